@@ -1,0 +1,45 @@
+/**
+ * Tensors with reverse-mode autograd on a CPU reference backend and a WebGPU backend.
+ *
+ * Ops return at once; only reads (`await t.data()`, `toArray()`, `item()`) wait. Memory is
+ * explicit (`tidy`, `dispose`, `using`) and measured (`memory()`), random draws are
+ * counter-based and identical on every backend.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { tensor, tidy } from "@denoformers/core";
+ *
+ * const w = tensor([0.5, -1], { requiresGrad: true, backend: "cpu" });
+ * const x = tensor([2, 3], { backend: "cpu" });
+ * tidy(() => w.mul(x).sum().backward());
+ * assertAlmostEquals((await w.grad!.toArray() as number[])[1], 3);
+ * ```
+ *
+ * @module
+ */
+
+export { Tensor, type NestedArray, type ReduceOptions } from "./tensor.ts";
+export {
+  arange,
+  type CreateOptions,
+  eye,
+  full,
+  ones,
+  onesLike,
+  rand,
+  randn,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./creation.ts";
+export { cat, matmul, stack, where } from "./functional.ts";
+export { backward, type BackwardOptions, grad, type GradOptions } from "./autograd.ts";
+export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";
+export { keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
+export { getRngState, manualSeed, type RngState, setRngState } from "./rng.ts";
+export { availableBackends, getBackend, setBackend } from "./backends/registry.ts";
+export type { BackendName } from "./backends/backend.ts";
+export type { DType } from "./dtype.ts";
+export { DeviceLostError, DTypeError, ShapeError, UnsupportedOpError } from "./errors.ts";
+export { memory } from "./memory_api.ts";
