@@ -19,7 +19,7 @@
  * @module
  */
 
-export { Tensor, type NestedArray, type ReduceOptions } from "./tensor.ts";
+export { type NestedArray, type ReduceOptions, Tensor } from "./tensor.ts";
 export {
   arange,
   type CreateOptions,

@@ -7,14 +7,28 @@
 
 import type { Backend, BackendName } from "./backends/backend.ts";
 import { backendOf } from "./backends/registry.ts";
-import { convertArray, type DType, type DTypeArrayMap, isFloat, promoteTypes, type TypedArray } from "./dtype.ts";
+import {
+  convertArray,
+  type DType,
+  type DTypeArrayMap,
+  isFloat,
+  promoteTypes,
+  type TypedArray,
+} from "./dtype.ts";
 import { isGradEnabled } from "./grad_mode.ts";
 import { trackBytes, trackTensor } from "./memory.ts";
 import type { DTypeRule } from "./ops/elementwise.ts";
 import { collapsedBatchStride } from "./ops/matmul.ts";
-import { OPS, type OpArgs, type OpName } from "./ops/mod.ts";
+import { type OpArgs, type OpName, OPS } from "./ops/mod.ts";
 import type { KernelOpDef, OpDef, ViewMeta } from "./ops/op_def.ts";
-import { contiguousStrides, formatShape, isContiguous, normalizeAxes, normalizeAxis, sizeOf } from "./shape.ts";
+import {
+  contiguousStrides,
+  formatShape,
+  isContiguous,
+  normalizeAxes,
+  normalizeAxis,
+  sizeOf,
+} from "./shape.ts";
 import { ShapeError } from "./errors.ts";
 import { nextRandomOffset, rngSeed } from "./rng.ts";
 import { blocksFor, type Distribution } from "./ops/random.ts";
@@ -132,7 +146,9 @@ export class Tensor {
   assertLive(op: string): void {
     if (this.#disposed) {
       throw new Error(
-        `Cannot ${op === "use" ? "use tensor" : op}: tensor of shape ${formatShape(this.shape)} has been disposed`,
+        `Cannot ${op === "use" ? "use tensor" : op}: tensor of shape ${
+          formatShape(this.shape)
+        } has been disposed`,
       );
     }
   }
@@ -237,7 +253,9 @@ export class Tensor {
     if (this.size !== 1) {
       throw new ShapeError(
         "item",
-        `Cannot convert tensor of shape ${formatShape(this.shape)} to a number: it has ${this.size} elements`,
+        `Cannot convert tensor of shape ${
+          formatShape(this.shape)
+        } to a number: it has ${this.size} elements`,
         [this.shape],
       );
     }
@@ -289,7 +307,9 @@ export class Tensor {
    */
   requiresGrad_(on = true): this {
     if (on && !isFloat(this.dtype)) {
-      throw new TypeError(`Cannot require gradients for a ${this.dtype} tensor: only float tensors have gradients`);
+      throw new TypeError(
+        `Cannot require gradients for a ${this.dtype} tensor: only float tensors have gradients`,
+      );
     }
     this.requiresGrad = on;
     return this;
@@ -347,7 +367,11 @@ export class Tensor {
     if (this.ndim === 0) return this.reshape([1]);
     const s = normalizeAxis("flatten", startDim, this.ndim);
     const e = normalizeAxis("flatten", endDim, this.ndim);
-    return this.reshape([...this.shape.slice(0, s), sizeOf(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1)]);
+    return this.reshape([
+      ...this.shape.slice(0, s),
+      sizeOf(this.shape.slice(s, e + 1)),
+      ...this.shape.slice(e + 1),
+    ]);
   }
   /**
    * Removes size-1 dimensions (all, or the given ones).
@@ -376,7 +400,9 @@ export class Tensor {
    * @returns The permuted view.
    */
   permute(dims: readonly number[]): Tensor {
-    return apply("permute", [this], { dims: dims.map((d) => normalizeAxis("permute", d, this.ndim)) });
+    return apply("permute", [this], {
+      dims: dims.map((d) => normalizeAxis("permute", d, this.ndim)),
+    });
   }
   /**
    * Swaps two dimensions (a view).
@@ -442,7 +468,9 @@ export class Tensor {
     if (s < 0 || length < 0 || s + length > this.shape[d]) {
       throw new ShapeError(
         "narrow",
-        `Cannot narrow dimension ${dim} of shape ${formatShape(this.shape)}: start ${start}, length ${length} is out of range`,
+        `Cannot narrow dimension ${dim} of shape ${
+          formatShape(this.shape)
+        }: start ${start}, length ${length} is out of range`,
         [this.shape],
       );
     }
@@ -456,7 +484,11 @@ export class Tensor {
    * @param steps Step per dimension.
    * @returns The view.
    */
-  stridedSlice(starts: readonly number[], sizes: readonly number[], steps: readonly number[]): Tensor {
+  stridedSlice(
+    starts: readonly number[],
+    sizes: readonly number[],
+    steps: readonly number[],
+  ): Tensor {
     if (sizes.every((s, i) => s === this.shape[i] && starts[i] === 0)) return this;
     return apply("slice", [this], { starts, sizes, steps });
   }
@@ -480,13 +512,18 @@ export class Tensor {
     const d = normalizeAxis("split", dim, this.ndim);
     const n = this.shape[d];
     const list = typeof sizes === "number"
-      ? Array.from({ length: Math.max(1, Math.ceil(n / sizes)) }, (_, i) => Math.min(sizes, n - i * sizes))
+      ? Array.from(
+        { length: Math.max(1, Math.ceil(n / sizes)) },
+        (_, i) => Math.min(sizes, n - i * sizes),
+      )
       : [...sizes];
     if (list.reduce((a, b) => a + b, 0) !== n || list.some((s) => s < 0)) {
-      throw new ShapeError("split", `Cannot split dimension ${dim} of size ${n} into [${list}]`, [this.shape]);
+      throw new ShapeError("split", `Cannot split dimension ${dim} of size ${n} into [${list}]`, [
+        this.shape,
+      ]);
     }
     let at = 0;
-    return list.map((s) => this.slice(d, at, (at += s)));
+    return list.map((s) => this.slice(d, at, at += s));
   }
   /**
    * Splits along `dim` into `chunks` pieces of equal size (the last may be smaller), like `torch.chunk`.
@@ -676,11 +713,15 @@ export class Tensor {
   }
   /** Index of the first maximum along `axis` (over all elements, flattened, by default). @param axis Axis. @param options keepdim. @returns int32 indices. */
   argmax(axis?: number, options: ReduceOptions = {}): Tensor {
-    return axis === undefined ? reduce("argmax", this.flatten(), 0, {}) : reduce("argmax", this, axis, options);
+    return axis === undefined
+      ? reduce("argmax", this.flatten(), 0, {})
+      : reduce("argmax", this, axis, options);
   }
   /** Index of the first minimum along `axis`. @param axis Axis. @param options keepdim. @returns int32 indices. */
   argmin(axis?: number, options: ReduceOptions = {}): Tensor {
-    return axis === undefined ? reduce("argmin", this.flatten(), 0, {}) : reduce("argmin", this, axis, options);
+    return axis === undefined
+      ? reduce("argmin", this.flatten(), 0, {})
+      : reduce("argmin", this, axis, options);
   }
   /**
    * Variance over `axes` with Bessel's correction by default (`torch.var`).
@@ -689,7 +730,10 @@ export class Tensor {
    * @param options keepdim and correction (default 1).
    * @returns The variances.
    */
-  var(axes?: number | readonly number[], options: ReduceOptions & { correction?: number } = {}): Tensor {
+  var(
+    axes?: number | readonly number[],
+    options: ReduceOptions & { correction?: number } = {},
+  ): Tensor {
     const ax = normalizeAxes("var", axes, this.ndim);
     const n = ax.reduce((p, a) => p * this.shape[a], 1);
     const centered = this.sub(this.mean(ax, { keepdim: true }));
@@ -729,11 +773,15 @@ export class Tensor {
   }
   /** Rows (along `dim`) at a 1-D int32 index. @param dim The dimension. @param index Indices. @returns The selection. */
   indexSelect(dim: number, index: Tensor): Tensor {
-    return apply("indexSelect", [this, index], { dim: normalizeAxis("indexSelect", dim, this.ndim) });
+    return apply("indexSelect", [this, index], {
+      dim: normalizeAxis("indexSelect", dim, this.ndim),
+    });
   }
   /** Out-of-place `torch.scatter_add`. @param dim The dimension. @param index Indices. @param src Values. @returns The result. */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return apply("scatterAdd", [this, index, src], { dim: normalizeAxis("scatterAdd", dim, this.ndim) });
+    return apply("scatterAdd", [this, index, src], {
+      dim: normalizeAxis("scatterAdd", dim, this.ndim),
+    });
   }
   /**
    * The `k` largest (or smallest) entries along `dim`, sorted, with their int32 indices.
@@ -742,7 +790,10 @@ export class Tensor {
    * @param options dim (default -1) and largest (default true).
    * @returns `{ values, indices }`.
    */
-  topk(k: number, options: { dim?: number; largest?: boolean } = {}): { values: Tensor; indices: Tensor } {
+  topk(
+    k: number,
+    options: { dim?: number; largest?: boolean } = {},
+  ): { values: Tensor; indices: Tensor } {
     const dim = normalizeAxis("topk", options.dim ?? -1, this.ndim);
     const indices = apply("topk", [this], { k, dim, largest: options.largest ?? true });
     return { values: this.gather(dim, indices), indices };
@@ -760,7 +811,9 @@ export class Tensor {
     if (this.dtype !== "int32") {
       throw new TypeError(`Cannot oneHot a ${this.dtype} tensor: expected int32 class indices`);
     }
-    const classes = fromTypedArray(Int32Array.from({ length: numClasses }, (_, i) => i), [numClasses], this.backend);
+    const classes = fromTypedArray(Int32Array.from({ length: numClasses }, (_, i) => i), [
+      numClasses,
+    ], this.backend);
     return this.unsqueeze(-1).eq(classes).cast("int32");
   }
 
@@ -772,7 +825,9 @@ export class Tensor {
   }
   /** Log-softmax along `dim` (fused kernel). @param dim The dimension. @returns Log-probabilities. */
   logSoftmax(dim = -1): Tensor {
-    return apply("logSoftmax", [floatOf(this)], { dim: normalizeAxis("logSoftmax", dim, this.ndim) });
+    return apply("logSoftmax", [floatOf(this)], {
+      dim: normalizeAxis("logSoftmax", dim, this.ndim),
+    });
   }
   /**
    * GELU: `0.5 x (1 + erf(x / sqrt 2))`, or the tanh approximation.
@@ -800,7 +855,9 @@ export class Tensor {
    * @returns The result (this tensor when not training or `p` is 0).
    */
   dropout(p: number, training = true): Tensor {
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`Cannot dropout with p = ${p}: expected a probability in [0, 1]`);
+    if (!(p >= 0 && p <= 1)) {
+      throw new RangeError(`Cannot dropout with p = ${p}: expected a probability in [0, 1]`);
+    }
     if (!training || p === 0) return this;
     if (p === 1) return this.mul(0);
     const mask = randomTensor(this.shape, floatOf(this).dtype, "bernoulli", this.backend, p);
@@ -844,7 +901,9 @@ export function apply<K extends OpName>(
   for (const t of inputs) {
     if (t.backend !== first.backend) {
       throw new Error(
-        `Cannot ${name} tensors on different backends: ${inputs.map((x) => `"${x.backend}"`).join(" and ")}`,
+        `Cannot ${name} tensors on different backends: ${
+          inputs.map((x) => `"${x.backend}"`).join(" and ")
+        }`,
       );
     }
   }
@@ -859,8 +918,19 @@ export function apply<K extends OpName>(
     const meta = op.infer(inputs, args);
     const length = sizeOf(meta.shape);
     const handle = backend.alloc(meta.dtype, length);
-    const storage = new Storage(backend, handle, length * backend.bytesPerElement(meta.dtype), true);
-    const views = inputs.map((t) => ({ shape: t.shape, strides: t.strides, offset: t.offset, dtype: t.dtype, handle: t.storage.handle }));
+    const storage = new Storage(
+      backend,
+      handle,
+      length * backend.bytesPerElement(meta.dtype),
+      true,
+    );
+    const views = inputs.map((t) => ({
+      shape: t.shape,
+      strides: t.strides,
+      offset: t.offset,
+      dtype: t.dtype,
+      handle: t.storage.handle,
+    }));
     try {
       backend.run(op as KernelOpDef<unknown>, views, handle, meta, args);
     } catch (e) {
@@ -869,7 +939,7 @@ export function apply<K extends OpName>(
     }
     out = new Tensor(storage, { ...meta, strides: contiguousStrides(meta.shape), offset: 0 });
   }
-  if (op.vjp && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+  if (op.vjp && isFloat(out.dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs: [...inputs], args, released: false };
   }
@@ -902,7 +972,12 @@ export function fromTypedArray(
   const dtype = arrayDTypeOf(data);
   const handle = backend.alloc(dtype, data.length);
   backend.write(handle, dtype, data);
-  const storage = new Storage(backend, handle, data.length * backend.bytesPerElement(dtype), tracked);
+  const storage = new Storage(
+    backend,
+    handle,
+    data.length * backend.bytesPerElement(dtype),
+    tracked,
+  );
   return new Tensor(storage, { shape, strides: contiguousStrides(shape), offset: 0, dtype });
 }
 
@@ -914,7 +989,12 @@ function arrayDTypeOf(a: TypedArray): DType {
 }
 
 /** @internal A tensor of `shape` filled with `value`. */
-export function fullOn(shape: readonly number[], value: number, dtype: DType, backend?: BackendName): Tensor {
+export function fullOn(
+  shape: readonly number[],
+  value: number,
+  dtype: DType,
+  backend?: BackendName,
+): Tensor {
   const data = convertArray([value], dtype);
   const filled = new (data.constructor as new (n: number) => TypedArray)(sizeOf(shape));
   filled.fill(data[0]);
@@ -927,7 +1007,7 @@ const constants = new WeakMap<Backend, Map<string, Tensor>>();
 function constant(value: number, dtype: DType, backend: BackendName): Tensor {
   const b = backendOf(backend);
   let cache = constants.get(b);
-  if (!cache) constants.set(b, (cache = new Map()));
+  if (!cache) constants.set(b, cache = new Map());
   const key = `${dtype}|${Object.is(value, -0) ? "-0" : value}`;
   let t = cache.get(key);
   if (!t) {
@@ -985,14 +1065,20 @@ function resolveShape(from: readonly number[], to: readonly number[]): number[] 
     if (to.lastIndexOf(-1) !== unknown || known === 0 || sizeOf(from) % known !== 0) {
       throw new ShapeError(
         "reshape",
-        `Cannot reshape tensor of shape ${formatShape(from)} to ${formatShape(to)}: the size cannot be inferred`,
+        `Cannot reshape tensor of shape ${formatShape(from)} to ${
+          formatShape(to)
+        }: the size cannot be inferred`,
         [from, to],
       );
     }
     out[unknown] = sizeOf(from) / known;
   }
   if (out.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError("reshape", `Cannot reshape to ${formatShape(to)}: sizes must be non-negative integers`, [to]);
+    throw new ShapeError(
+      "reshape",
+      `Cannot reshape to ${formatShape(to)}: sizes must be non-negative integers`,
+      [to],
+    );
   }
   return out;
 }
@@ -1001,9 +1087,9 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(
       "matmul",
-      `Cannot matmul tensors: both operands need at least 1 dimension (lhs ${formatShape(a.shape)}, rhs ${
-        formatShape(b.shape)
-      })`,
+      `Cannot matmul tensors: both operands need at least 1 dimension (lhs ${
+        formatShape(a.shape)
+      }, rhs ${formatShape(b.shape)})`,
       [a.shape, b.shape],
     );
   }
@@ -1012,16 +1098,21 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
   if (a2.shape.at(-1) !== b2.shape.at(-2)) {
     throw new ShapeError(
       "matmul",
-      `Cannot matmul tensors: inner dimensions differ (lhs ${formatShape(a.shape)}, rhs ${formatShape(b.shape)})`,
+      `Cannot matmul tensors: inner dimensions differ (lhs ${formatShape(a.shape)}, rhs ${
+        formatShape(b.shape)
+      })`,
       [a.shape, b.shape],
     );
   }
   const dtype = promoteTypes(promoteTypes(a.dtype, b.dtype), "float32");
-  const batch = OPS.matmul.infer([a2, b2].map((t) => ({ shape: t.shape, dtype })), undefined).shape.slice(0, -2);
+  const batch = OPS.matmul.infer([a2, b2].map((t) => ({ shape: t.shape, dtype })), undefined).shape
+    .slice(0, -2);
   // Kernels take one batch stride per operand; copy an operand whose batch dims do not collapse.
   const fit = (t: Tensor) => {
     const x = t.cast(dtype);
-    return collapsedBatchStride(x, batch) === null ? x.expand([...batch, ...x.shape.slice(-2)]).contiguous() : x;
+    return collapsedBatchStride(x, batch) === null
+      ? x.expand([...batch, ...x.shape.slice(-2)]).contiguous()
+      : x;
   };
   let out = apply("matmul", [fit(a2), fit(b2)], undefined);
   if (a.ndim === 1) out = out.squeeze(-2);
@@ -1031,7 +1122,10 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
 
 function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
   if (x.ndim < 2) {
-    throw new ShapeError("tril", `Cannot take a triangle of a tensor of shape ${formatShape(x.shape)}: need 2 dimensions`);
+    throw new ShapeError(
+      "tril",
+      `Cannot take a triangle of a tensor of shape ${formatShape(x.shape)}: need 2 dimensions`,
+    );
   }
   const [r, c] = x.shape.slice(-2);
   const keep = new Uint8Array(r * c);

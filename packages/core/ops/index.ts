@@ -40,12 +40,16 @@ export const INDEX_ERROR_OPS: readonly string[] = ["", "gather", "indexSelect", 
  * ```
  */
 export function indexRangeError(op: string, index: number, size: number): RangeError {
-  return new RangeError(`Cannot ${op}: index ${index} is out of range for a dimension of size ${size}`);
+  return new RangeError(
+    `Cannot ${op}: index ${index} is out of range for a dimension of size ${size}`,
+  );
 }
 
 function checkIndex(op: string, index: TensorMeta): void {
   if (index.dtype !== "int32") {
-    throw new DTypeError(op, `Cannot ${op}: index must be int32, got ${index.dtype}`, [index.dtype]);
+    throw new DTypeError(op, `Cannot ${op}: index must be int32, got ${index.dtype}`, [
+      index.dtype,
+    ]);
   }
 }
 
@@ -75,7 +79,8 @@ function program(key: string, code: () => string, count: number, words: number[]
   };
 }
 
-const HEAD = (n: string) => `@compute @workgroup_size(${ELEMENTWISE_WG})
+const HEAD = (n: string) =>
+  `@compute @workgroup_size(${ELEMENTWISE_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let ${n} = gid.x + gid.y * nwg.x * ${ELEMENTWISE_WG}u;`;
 
@@ -90,9 +95,9 @@ export const gather: KernelOpDef<DimArgs> = {
     if (!ok) {
       throw new ShapeError(
         "gather",
-        `Cannot gather along dimension ${dim}: index shape ${formatShape(index.shape)} does not fit input shape ${
-          formatShape(x.shape)
-        }`,
+        `Cannot gather along dimension ${dim}: index shape ${
+          formatShape(index.shape)
+        } does not fit input shape ${formatShape(x.shape)}`,
         [x.shape, index.shape],
       );
     }
@@ -197,9 +202,11 @@ export const scatterAdd: KernelOpDef<DimArgs> = {
     if (!ok || self.dtype !== src.dtype) {
       throw new ShapeError(
         "scatterAdd",
-        `Cannot scatterAdd along dimension ${dim}: self ${formatShape(self.shape)} (${self.dtype}), index ${
-          formatShape(index.shape)
-        }, src ${formatShape(src.shape)} (${src.dtype}) do not fit`,
+        `Cannot scatterAdd along dimension ${dim}: self ${
+          formatShape(self.shape)
+        } (${self.dtype}), index ${formatShape(index.shape)}, src ${
+          formatShape(src.shape)
+        } (${src.dtype}) do not fit`,
         [self.shape, index.shape, src.shape],
       );
     }
@@ -224,12 +231,14 @@ export const scatterAdd: KernelOpDef<DimArgs> = {
   vjp: (g, _o, [_self, index, src], { dim }, needs) => [
     needs[0] ? g : null,
     null,
-    needs[2] ? g.gather(dim, index).pad({
-      shape: src.shape,
-      starts: src.shape.map(() => 0),
-      steps: src.shape.map(() => 1),
-      value: 0,
-    }) : null,
+    needs[2]
+      ? g.gather(dim, index).pad({
+        shape: src.shape,
+        starts: src.shape.map(() => 0),
+        steps: src.shape.map(() => 1),
+        value: 0,
+      })
+      : null,
   ],
 };
 
@@ -244,7 +253,15 @@ function scatterAddWgsl([self, index, src]: readonly ViewMeta[], meta: TensorMet
   const nd = meta.shape.length;
   const n = sizeOf(index.shape);
   const outStrides = contiguousStrides(meta.shape);
-  const words = [n, dim, self.shape[dim], index.offset, src.offset, outStrides[dim], ...index.shape];
+  const words = [
+    n,
+    dim,
+    self.shape[dim],
+    index.offset,
+    src.offset,
+    outStrides[dim],
+    ...index.shape,
+  ];
   words.push(...withStride(outStrides, dim, 0), ...index.strides, ...src.strides);
   // A float add is a compare-exchange loop on the bit pattern: WGSL has no atomic f32 add.
   const add = t === "f32"
@@ -263,7 +280,7 @@ ${HEAD("i")}
   var oo = 0u;
   var io = m(3u);
   var so = m(4u);
-  ${walkWgsl(nd, 7, [7 + nd, 7 + 2 * nd, 7 + 3 * nd], ["oo", "io", "so"])}
+  ${walkWgsl(nd, 6, [6 + nd, 6 + 2 * nd, 6 + 3 * nd], ["oo", "io", "so"])}
   let j = in1[io];
   if (j < 0 || u32(j) >= m(2u)) { report(3u, j, m(2u)); return; }
   oo = oo + u32(j) * m(5u);
@@ -314,7 +331,9 @@ export const topk: KernelOpDef<TopkArgs> = {
     if (!Number.isInteger(k) || k < 0 || k > (x.shape[dim] ?? 1)) {
       throw new ShapeError(
         "topk",
-        `Cannot topk: k = ${k} is out of range for dimension ${dim} of shape ${formatShape(x.shape)}`,
+        `Cannot topk: k = ${k} is out of range for dimension ${dim} of shape ${
+          formatShape(x.shape)
+        }`,
         [x.shape],
       );
     }

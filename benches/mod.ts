@@ -1,0 +1,6 @@
+/**
+ * Benchmarks (`deno task bench`); not published.
+ *
+ * @module
+ */
+export {};

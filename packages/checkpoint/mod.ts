@@ -1,0 +1,6 @@
+/**
+ * @denoformers/checkpoint. This package is being built; see the project README for what it will hold.
+ *
+ * @module
+ */
+export {};

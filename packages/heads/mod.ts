@@ -1,0 +1,6 @@
+/**
+ * @denoformers/heads. This package is being built; see the project README for what it will hold.
+ *
+ * @module
+ */
+export {};

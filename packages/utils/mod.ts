@@ -1,0 +1,6 @@
+/**
+ * @denoformers/utils. This package is being built; see the project README for what it will hold.
+ *
+ * @module
+ */
+export {};
