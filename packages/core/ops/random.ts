@@ -123,7 +123,11 @@ export const random: KernelOpDef<RandomArgs> = {
     const threshold = keepThreshold(p);
     for (let b = 0; b < blocksFor(out.length); b++) {
       const ctr = offset + b;
-      const w = philox4x32([ctr % 4294967296 >>> 0, Math.floor(ctr / 4294967296) >>> 0, 0, 0], k0, k1);
+      const w = philox4x32(
+        [ctr % 4294967296 >>> 0, Math.floor(ctr / 4294967296) >>> 0, 0, 0],
+        k0,
+        k1,
+      );
       for (let j = 0; j < 4 && 4 * b + j < out.length; j++) {
         if (dist === "uniform") out[4 * b + j] = unit(w[j]);
         else if (dist === "bernoulli") out[4 * b + j] = w[j] >>> 8 >= threshold ? 1 : 0;
@@ -158,12 +162,44 @@ export const random: KernelOpDef<RandomArgs> = {
     const code = () =>
       `${bindingsWgsl([], t, words.length)}
 ${PHILOX_WGSL}
+// cos/sin of 2πu with u = k / 2^24: reduce to a quadrant exactly (4u is exact in f32), then
+// evaluate short Taylor polynomials on [-π/4, π/4]; builtin cos/sin on some drivers are off by
+// more than 1e-6 for large arguments.
+fn sincos2pi(u: f32) -> vec2<f32> {
+  let t = 4.0 * u;
+  let q = round(t);
+  let x = (t - q) * 1.5707963267948966;
+  let x2 = x * x;
+  let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 / 362880.0))));
+  let c = 1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40320.0 - x2 / 3628800.0))));
+  switch (u32(q) & 3u) {
+    case 0u: { return vec2<f32>(s, c); }
+    case 1u: { return vec2<f32>(c, -s); }
+    case 2u: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
+}
+// -log(u) for u in (0, 1]; near 1 the builtin log loses relative accuracy, so use
+// log(1 - d) = -2 atanh(d / (2 - d)) as a series (d = 1 - u is exact there).
+fn neglog(u: f32) -> f32 {
+  if (u < 0.5) { return -log(u); }
+  let d = 1.0 - u;
+  let y = d / (2.0 - d);
+  let y2 = y * y;
+  var term = y;
+  var sum = y;
+  for (var n = 1; n < 10; n++) {
+    term = term * y2;
+    sum = sum + term / f32(2 * n + 1);
+  }
+  return 2.0 * sum;
+}
 fn normal(w: vec4<u32>, j: u32) -> f32 {
   let pair = j & 2u;
   let u1 = f32(w[pair] >> 8u) * 5.960464477539063e-8 + 5.960464477539063e-8;
-  let theta = ${TWO_PI} * (f32(w[pair + 1u] >> 8u) * 5.960464477539063e-8);
-  let r = sqrt(-2.0 * log(u1));
-  return select(r * cos(theta), r * sin(theta), (j & 1u) == 1u);
+  let sc = sincos2pi(f32(w[pair + 1u] >> 8u) * 5.960464477539063e-8);
+  let r = sqrt(2.0 * neglog(u1));
+  return select(r * sc.y, r * sc.x, (j & 1u) == 1u);
 }
 @compute @workgroup_size(${ELEMENTWISE_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
