@@ -62,7 +62,9 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
     if (seen.has(t)) continue;
     seen.add(t);
     stack.push([t, true]);
-    for (const x of t.node?.inputs ?? []) if (x.requiresGrad && !seen.has(x)) stack.push([x, false]);
+    for (const x of t.node?.inputs ?? []) {
+      if (x.requiresGrad && !seen.has(x)) stack.push([x, false]);
+    }
   }
   return order.reverse();
 }
@@ -71,14 +73,18 @@ function rootGradient(root: Tensor, given: Tensor | null | undefined): Tensor {
   if (given) {
     if (formatShape(given.shape) !== formatShape(root.shape)) {
       throw new RangeError(
-        `Cannot backward: gradient shape ${formatShape(given.shape)} does not match output shape ${formatShape(root.shape)}`,
+        `Cannot backward: gradient shape ${formatShape(given.shape)} does not match output shape ${
+          formatShape(root.shape)
+        }`,
       );
     }
     return given;
   }
   if (root.size !== 1) {
     throw new RangeError(
-      `Cannot backward from a tensor of shape ${formatShape(root.shape)} without a gradient: pass one of the same shape`,
+      `Cannot backward from a tensor of shape ${
+        formatShape(root.shape)
+      } without a gradient: pass one of the same shape`,
     );
   }
   return root.onesLike();
@@ -98,7 +104,9 @@ function run(
   for (const r of roots) {
     if (!r.requiresGrad) {
       throw new Error(
-        `Cannot backward from tensor of shape ${formatShape(r.shape)}: it does not require grad and has no graph`,
+        `Cannot backward from tensor of shape ${
+          formatShape(r.shape)
+        }: it does not require grad and has no graph`,
       );
     }
   }
@@ -134,7 +142,14 @@ function run(
       }
       const node = t.node;
       if (!node) {
-        if (accumulate) accumulateLeaf(t, g, (refs.get(g) ?? 0) === 1 && !rootGrads.includes(g) && !owned.has(g), owned);
+        if (accumulate) {
+          accumulateLeaf(
+            t,
+            g,
+            (refs.get(g) ?? 0) === 1 && !rootGrads.includes(g) && !owned.has(g),
+            owned,
+          );
+        }
         drop(g);
         continue;
       }
@@ -231,7 +246,9 @@ export function grad(
     if (g) return g;
     if (options.allowUnused) return null;
     throw new Error(
-      `Cannot compute gradient for input of shape ${formatShape(x.shape)}: the outputs do not depend on it (pass { allowUnused: true })`,
+      `Cannot compute gradient for input of shape ${
+        formatShape(x.shape)
+      }: the outputs do not depend on it (pass { allowUnused: true })`,
     );
   });
 }

@@ -37,13 +37,19 @@ function flatten(data: NestedArray): { values: number[]; shape: number[]; bool: 
   const walk = (x: NestedArray, dim: number) => {
     if (Array.isArray(x)) {
       if (dim >= shape.length || x.length !== shape[dim]) {
-        throw new ShapeError("tensor", `Cannot create tensor from a ragged nested array: dimension ${dim} varies`);
+        throw new ShapeError(
+          "tensor",
+          `Cannot create tensor from a ragged nested array: dimension ${dim} varies`,
+        );
       }
       for (const v of x) walk(v, dim + 1);
       return;
     }
     if (dim !== shape.length) {
-      throw new ShapeError("tensor", `Cannot create tensor from a ragged nested array: dimension ${dim} varies`);
+      throw new ShapeError(
+        "tensor",
+        `Cannot create tensor from a ragged nested array: dimension ${dim} varies`,
+      );
     }
     if (typeof x === "boolean") bool = true;
     values.push(Number(x));
@@ -229,17 +235,26 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
  * ```
  */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  const values = convertArray(Array.from({ length: n * m }, (_, i) => +(i % m === Math.floor(i / m))), options.dtype ?? "float32");
+  const values = convertArray(
+    Array.from({ length: n * m }, (_, i) => +(i % m === Math.floor(i / m))),
+    options.dtype ?? "float32",
+  );
   return finish(fromTypedArray(values, [n, m], options.backend), options);
 }
 
-function randomFloat(shape: readonly number[], options: CreateOptions, dist: "uniform" | "normal"): Tensor {
+function randomFloat(
+  shape: readonly number[],
+  options: CreateOptions,
+  dist: "uniform" | "normal",
+): Tensor {
   const dtype = options.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float64") {
     throw new TypeError(`Cannot draw random ${dtype} values: expected a float dtype`);
   }
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError("random", `Cannot draw random values of shape [${shape.join(", ")}]`, [shape]);
+    throw new ShapeError("random", `Cannot draw random values of shape [${shape.join(", ")}]`, [
+      shape,
+    ]);
   }
   return finish(randomTensor(shape, dtype, dist, options.backend), options);
 }

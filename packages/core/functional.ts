@@ -38,7 +38,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     if (!ok) {
       throw new ShapeError(
         "cat",
-        `Cannot cat tensors along dimension ${dim}: shapes ${tensors.map((x) => formatShape(x.shape)).join(", ")} differ outside it`,
+        `Cannot cat tensors along dimension ${dim}: shapes ${
+          tensors.map((x) => formatShape(x.shape)).join(", ")
+        } differ outside it`,
         tensors.map((x) => x.shape),
       );
     }

@@ -100,7 +100,7 @@ function collect(value: unknown, out: Set<unknown>, depth = 0): void {
     return;
   }
   const proto = Object.getPrototypeOf(value);
-  if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
+  if (Array.isArray(value)) { for (const v of value) collect(v, out, depth + 1); }
   else if (proto === Object.prototype || proto === null || value instanceof Map) {
     const values = value instanceof Map ? value.values() : Object.values(value);
     for (const v of values) collect(v, out, depth + 1);

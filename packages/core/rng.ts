@@ -38,7 +38,9 @@ let offset = 0;
  */
 export function manualSeed(value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`Cannot seed the random stream with ${value}: expected a non-negative safe integer`);
+    throw new RangeError(
+      `Cannot seed the random stream with ${value}: expected a non-negative safe integer`,
+    );
   }
   seed = value;
   offset = 0;
@@ -77,8 +79,12 @@ export function getRngState(): RngState {
  * ```
  */
 export function setRngState(state: RngState): void {
-  if (!Number.isSafeInteger(state.seed) || !Number.isSafeInteger(state.offset) || state.offset < 0) {
-    throw new RangeError(`Cannot restore random state ${JSON.stringify(state)}: expected safe integers`);
+  if (
+    !Number.isSafeInteger(state.seed) || !Number.isSafeInteger(state.offset) || state.offset < 0
+  ) {
+    throw new RangeError(
+      `Cannot restore random state ${JSON.stringify(state)}: expected safe integers`,
+    );
   }
   seed = state.seed;
   offset = state.offset;

@@ -34,7 +34,9 @@ export function backendOf(name?: BackendName): Backend {
     if (!webgpu) {
       throw new Error(
         `Cannot use backend "webgpu": ${
-          webgpu === null ? "no WebGPU adapter is available" : 'call `await setBackend("webgpu")` first'
+          webgpu === null
+            ? "no WebGPU adapter is available"
+            : 'call `await setBackend("webgpu")` first'
         }`,
       );
     }

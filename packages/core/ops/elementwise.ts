@@ -31,7 +31,7 @@ function runCpu(f: Fn, inputs: readonly CpuView[], out: TypedArray, outMeta: Ten
     const o = offs[0];
     const base = inputs[0].offset;
     if (o) { for (let i = 0; i < n; i++) out[i] = f(x[o[i]]); }
-    else { for (let i = 0; i < n; i++) out[i] = f(x[base + i]); }
+    else for (let i = 0; i < n; i++) out[i] = f(x[base + i]);
     return;
   }
   if (inputs.length === 2) {
@@ -69,7 +69,9 @@ function elementwise<A = void>(
       if (inputs.length !== arity) {
         throw new TypeError(`Cannot ${name}: expected ${arity} inputs, got ${inputs.length}`);
       }
-      const shape = arity === 1 ? inputs[0].shape : broadcastShapes(name, inputs.map((x) => x.shape));
+      const shape = arity === 1
+        ? inputs[0].shape
+        : broadcastShapes(name, inputs.map((x) => x.shape));
       return { shape, dtype: outDType(inputs, args) };
     },
     cpu: (inputs, out, outMeta, args) => runCpu(cpu(args), inputs, out, outMeta),
@@ -114,7 +116,16 @@ function binary(
   extra: { prelude?: string; test?: OpTestHints } = {},
 ): ElementwiseOpDef<void> {
   const out = dtypeRule === "compare" || dtypeRule === "bool" ? toBool : same;
-  return elementwise(name, 2, dtypeRule, out, () => f, (v, t) => wgsl(v[0], v[1], t[0]), vjp, extra);
+  return elementwise(
+    name,
+    2,
+    dtypeRule,
+    out,
+    () => f,
+    (v, t) => wgsl(v[0], v[1], t[0]),
+    vjp,
+    extra,
+  );
 }
 
 /** WGSL's `pow` is `exp2(b * log2(a))`, undefined for `a <= 0`; PyTorch follows C's `pow`. */
@@ -144,9 +155,15 @@ const minMaxVjp = (pick: "gt" | "lt"): Vjp<void> => (g, _out, [a, b], _args, nee
 };
 
 /** `neg(x) = -x`. */
-export const neg: ElementwiseOpDef<void> = unary("neg", "numeric", (x) => -x, (x) => `-${x}`, (g) => [
-  g.neg(),
-]);
+export const neg: ElementwiseOpDef<void> = unary(
+  "neg",
+  "numeric",
+  (x) => -x,
+  (x) => `-${x}`,
+  (g) => [
+    g.neg(),
+  ],
+);
 /** `abs(x) = |x|`. */
 export const abs: ElementwiseOpDef<void> = unary(
   "abs",
@@ -156,11 +173,22 @@ export const abs: ElementwiseOpDef<void> = unary(
   (g, _o, [x]) => [g.mul(x.sign())],
 );
 /** `sign(x)` in {-1, 0, 1}. */
-export const sign: ElementwiseOpDef<void> = unary("sign", "numeric", Math.sign, (x) => `sign(${x})`);
+export const sign: ElementwiseOpDef<void> = unary(
+  "sign",
+  "numeric",
+  Math.sign,
+  (x) => `sign(${x})`,
+);
 /** `exp(x)`. */
-export const exp: ElementwiseOpDef<void> = unary("exp", "float", Math.exp, (x) => `exp(${x})`, (g, out) => [
-  g.mul(out),
-]);
+export const exp: ElementwiseOpDef<void> = unary(
+  "exp",
+  "float",
+  Math.exp,
+  (x) => `exp(${x})`,
+  (g, out) => [
+    g.mul(out),
+  ],
+);
 /** Natural logarithm. */
 export const log: ElementwiseOpDef<void> = unary(
   "log",
@@ -189,13 +217,25 @@ export const rsqrt: ElementwiseOpDef<void> = unary(
   { test: { domain: [0.2, 3] } },
 );
 /** Sine. */
-export const sin: ElementwiseOpDef<void> = unary("sin", "float", Math.sin, (x) => `sin(${x})`, (g, _o, [x]) => [
-  g.mul(x.cos()),
-]);
+export const sin: ElementwiseOpDef<void> = unary(
+  "sin",
+  "float",
+  Math.sin,
+  (x) => `sin(${x})`,
+  (g, _o, [x]) => [
+    g.mul(x.cos()),
+  ],
+);
 /** Cosine. */
-export const cos: ElementwiseOpDef<void> = unary("cos", "float", Math.cos, (x) => `cos(${x})`, (g, _o, [x]) => [
-  g.mul(x.sin()).neg(),
-]);
+export const cos: ElementwiseOpDef<void> = unary(
+  "cos",
+  "float",
+  Math.cos,
+  (x) => `cos(${x})`,
+  (g, _o, [x]) => [
+    g.mul(x.sin()).neg(),
+  ],
+);
 /** Hyperbolic tangent. WGSL clamps first: some drivers return NaN for large |x|. */
 export const tanh: ElementwiseOpDef<void> = unary(
   "tanh",
@@ -240,9 +280,15 @@ export const logicalNot: ElementwiseOpDef<void> = unary(
 export const copy: ElementwiseOpDef<void> = unary("copy", "any", (x) => x, (x) => x, (g) => [g]);
 
 /** `a + b`. */
-export const add: ElementwiseOpDef<void> = binary("add", "numeric", (a, b) => a + b, (a, b) => `${a} + ${b}`, (
-  g,
-) => [g, g]);
+export const add: ElementwiseOpDef<void> = binary(
+  "add",
+  "numeric",
+  (a, b) => a + b,
+  (a, b) => `${a} + ${b}`,
+  (
+    g,
+  ) => [g, g],
+);
 /** `a - b`. */
 export const sub: ElementwiseOpDef<void> = binary(
   "sub",

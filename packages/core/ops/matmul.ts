@@ -99,8 +99,8 @@ function matmulCpu([a, b]: readonly CpuView[], out: TypedArray, batch: readonly 
   let lastA = -1, lastB = -1;
   for (let i = 0; i < aOffs.length; i++) {
     // Broadcast batches reuse the packed operand instead of packing it again.
-    if (aOffs[i] !== lastA) pack(a.data, pa, (lastA = aOffs[i]), M, K, ars, acs);
-    if (bOffs[i] !== lastB) pack(b.data, pbt, (lastB = bOffs[i]), N, K, bcs, brs);
+    if (aOffs[i] !== lastA) pack(a.data, pa, lastA = aOffs[i], M, K, ars, acs);
+    if (bOffs[i] !== lastB) pack(b.data, pbt, lastB = bOffs[i], N, K, bcs, brs);
     gemmPacked(pa, pbt, out, i * M * N, M, N, K);
   }
 }
@@ -127,7 +127,12 @@ function operand(x: ViewMeta, batch: readonly number[], swap: boolean): MatmulOp
   const stride = collapsedBatchStride(x, batch);
   if (stride === null) throw new Error("matmul operand batch dimensions do not collapse");
   const [rs, cs] = [x.strides[n - 2], x.strides[n - 1]];
-  return { offset: x.offset, batchStride: stride, rowStride: swap ? cs : rs, colStride: swap ? rs : cs };
+  return {
+    offset: x.offset,
+    batchStride: stride,
+    rowStride: swap ? cs : rs,
+    colStride: swap ? rs : cs,
+  };
 }
 
 /** Matrix product of the last two dimensions, batching over the rest with broadcasting. */

@@ -26,14 +26,17 @@ export const reshape: ViewOpDef<ReshapeArgs> = {
     if (sizeOf(shape) !== sizeOf(x.shape)) {
       throw new ShapeError(
         "reshape",
-        `Cannot reshape tensor of shape ${formatShape(x.shape)} to ${formatShape(shape)}: element counts differ (${
-          sizeOf(x.shape)
-        } vs ${sizeOf(shape)})`,
+        `Cannot reshape tensor of shape ${formatShape(x.shape)} to ${
+          formatShape(shape)
+        }: element counts differ (${sizeOf(x.shape)} vs ${sizeOf(shape)})`,
         [x.shape, shape],
       );
     }
     if (!isContiguous(x.shape, x.strides)) {
-      throw new ShapeError("reshape", `Cannot reshape a non-contiguous view: call contiguous() first`);
+      throw new ShapeError(
+        "reshape",
+        `Cannot reshape a non-contiguous view: call contiguous() first`,
+      );
     }
     return { shape: [...shape], strides: contiguousStrides(shape), offset: x.offset };
   },
@@ -56,11 +59,17 @@ export const permute: ViewOpDef<PermuteArgs> = {
     if (!ok) {
       throw new ShapeError(
         "permute",
-        `Cannot permute tensor of shape ${formatShape(x.shape)}: [${dims}] is not a permutation of its ${x.shape.length} dimensions`,
+        `Cannot permute tensor of shape ${
+          formatShape(x.shape)
+        }: [${dims}] is not a permutation of its ${x.shape.length} dimensions`,
         [x.shape],
       );
     }
-    return { shape: dims.map((d) => x.shape[d]), strides: dims.map((d) => x.strides[d]), offset: x.offset };
+    return {
+      shape: dims.map((d) => x.shape[d]),
+      strides: dims.map((d) => x.strides[d]),
+      offset: x.offset,
+    };
   },
   vjp: (g, _o, _i, { dims }) => {
     const inverse = new Array<number>(dims.length);
@@ -85,7 +94,9 @@ export const expand: ViewOpDef<ExpandArgs> = {
     if (bad) {
       throw new ShapeError(
         "expand",
-        `Cannot expand tensor of shape ${formatShape(x.shape)} to ${formatShape(shape)}: only size-1 dimensions can grow`,
+        `Cannot expand tensor of shape ${formatShape(x.shape)} to ${
+          formatShape(shape)
+        }: only size-1 dimensions can grow`,
         [x.shape, shape],
       );
     }
@@ -150,13 +161,16 @@ export const pad: KernelOpDef<PadArgs> = {
   kind: "kernel",
   name: "pad",
   infer([x], { shape, starts, steps }) {
-    const fits = shape.length === x.shape.length && x.shape.every((d, i) =>
-      starts[i] >= 0 && steps[i] >= 1 && (d === 0 || starts[i] + (d - 1) * steps[i] < shape[i])
-    );
+    const fits = shape.length === x.shape.length &&
+      x.shape.every((d, i) =>
+        starts[i] >= 0 && steps[i] >= 1 && (d === 0 || starts[i] + (d - 1) * steps[i] < shape[i])
+      );
     if (!fits) {
       throw new ShapeError(
         "pad",
-        `Cannot pad tensor of shape ${formatShape(x.shape)} into ${formatShape(shape)} at [${starts}] step [${steps}]`,
+        `Cannot pad tensor of shape ${formatShape(x.shape)} into ${
+          formatShape(shape)
+        } at [${starts}] step [${steps}]`,
         [x.shape, shape],
       );
     }

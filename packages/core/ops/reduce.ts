@@ -58,7 +58,9 @@ function reduceCpu(kind: Kind, x: CpuView, out: TypedArray, axes: readonly numbe
     const wantMax = kind === "max" || kind === "argmax";
     for (let r = 1; r < R; r++) {
       const v = data[b + red[r]];
-      if (wantMax ? v > best || (v !== v && best === best) : v < best || (v !== v && best === best)) {
+      if (
+        wantMax ? v > best || (v !== v && best === best) : v < best || (v !== v && best === best)
+      ) {
         best = v;
         at = r;
       }
@@ -69,7 +71,12 @@ function reduceCpu(kind: Kind, x: CpuView, out: TypedArray, axes: readonly numbe
 
 const WG = 64;
 
-function reduceWgsl(kind: Kind, x: ViewMeta, outMeta: TensorMeta, axes: readonly number[]): WgslProgram {
+function reduceWgsl(
+  kind: Kind,
+  x: ViewMeta,
+  outMeta: TensorMeta,
+  axes: readonly number[],
+): WgslProgram {
   const { keptShape, keptStrides, redShape, redStrides } = splitAxes(x, axes);
   const O = sizeOf(keptShape);
   const R = sizeOf(redShape);
@@ -88,7 +95,9 @@ function reduceWgsl(kind: Kind, x: ViewMeta, outMeta: TensorMeta, axes: readonly
     const lines = [`var rem = ${o};`, `var base = m(2u);`];
     for (let d = nk - 1; d >= 0; d--) {
       lines.push(
-        `{ let c = rem % m(${KS + d}u); rem = rem / m(${KS + d}u); base = base + c * m(${KT + d}u); }`,
+        `{ let c = rem % m(${KS + d}u); rem = rem / m(${KS + d}u); base = base + c * m(${
+          KT + d
+        }u); }`,
       );
     }
     return lines.join("\n  ");
@@ -186,7 +195,9 @@ function reduction(kind: Kind, vjp?: Vjp<ReduceArgs>): KernelOpDef<ReduceArgs> {
       if (kind !== "sum" && R === 0) {
         throw new ShapeError(
           kind,
-          `Cannot ${kind} over an empty dimension: tensor of shape ${formatShape(x.shape)}, axes [${axes}]`,
+          `Cannot ${kind} over an empty dimension: tensor of shape ${
+            formatShape(x.shape)
+          }, axes [${axes}]`,
           [x.shape],
         );
       }

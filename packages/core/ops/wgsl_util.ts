@@ -61,14 +61,20 @@ export function wgslType(op: string, dtype: DType): "f32" | "i32" | "u32" {
  * assert(bindingsWgsl(["f32"], "f32", 3).includes("var<storage, read_write> out: array<f32>"));
  * ```
  */
-export function bindingsWgsl(inputTypes: readonly string[], outType: string, words: number): string {
+export function bindingsWgsl(
+  inputTypes: readonly string[],
+  outType: string,
+  words: number,
+): string {
   const lines = inputTypes.map((t, i) =>
     `@group(0) @binding(${i}) var<storage, read> in${i}: array<${t}>;`
   );
   const n = inputTypes.length;
   lines.push(`@group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;`);
   lines.push(
-    `@group(0) @binding(${n + 1}) var<uniform> u: array<vec4<u32>, ${Math.max(1, Math.ceil(words / 4))}>;`,
+    `@group(0) @binding(${n + 1}) var<uniform> u: array<vec4<u32>, ${
+      Math.max(1, Math.ceil(words / 4))
+    }>;`,
   );
   lines.push(`fn m(i: u32) -> u32 { return u[i >> 2u][i & 3u]; }`);
   return lines.join("\n");

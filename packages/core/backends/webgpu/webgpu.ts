@@ -151,7 +151,13 @@ export class WebGpuBackend implements Backend {
   write(handle: unknown, dtype: DType, data: TypedArray): void {
     this.#check();
     const src = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
-    if (src.byteLength > 0) this.device.queue.writeBuffer((handle as GpuHandle).buffer, 0, src as Uint32Array<ArrayBuffer>);
+    if (src.byteLength > 0) {
+      this.device.queue.writeBuffer(
+        (handle as GpuHandle).buffer,
+        0,
+        src as Uint32Array<ArrayBuffer>,
+      );
+    }
   }
 
   /**
