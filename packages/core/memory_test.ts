@@ -38,23 +38,26 @@ function step(m: ReturnType<typeof mlp>, lr: number): Tensor {
   });
 }
 
-testBackends("a tidy'd MLP training step leaves liveTensors and liveBytes where they were", async (b) => {
-  const m = mlp();
-  const first = step(m, 0.05);
-  const firstLoss = await first.item();
-  first.dispose();
-  const before = memoryOf(b);
-  let last = firstLoss;
-  for (let i = 0; i < 5; i++) {
-    const loss = step(m, 0.05);
-    last = await loss.item();
-    loss.dispose();
-    const after = memoryOf(b);
-    assertEquals(after.liveTensors, before.liveTensors, `step ${i}: live tensors`);
-    assertEquals(after.liveBytes, before.liveBytes, `step ${i}: live bytes`);
-  }
-  assert(last < firstLoss, `loss went from ${firstLoss} to ${last}`);
-});
+testBackends(
+  "a tidy'd MLP training step leaves liveTensors and liveBytes where they were",
+  async (b) => {
+    const m = mlp();
+    const first = step(m, 0.05);
+    const firstLoss = await first.item();
+    first.dispose();
+    const before = memoryOf(b);
+    let last = firstLoss;
+    for (let i = 0; i < 5; i++) {
+      const loss = step(m, 0.05);
+      last = await loss.item();
+      loss.dispose();
+      const after = memoryOf(b);
+      assertEquals(after.liveTensors, before.liveTensors, `step ${i}: live tensors`);
+      assertEquals(after.liveBytes, before.liveBytes, `step ${i}: live bytes`);
+    }
+    assert(last < firstLoss, `loss went from ${firstLoss} to ${last}`);
+  },
+);
 
 testBackends("gradients accumulated across tidy'd steps survive the scope", async () => {
   const w = tensor([1, 2], { requiresGrad: true });

@@ -36,10 +36,11 @@ export {
 export { cat, matmul, stack, where } from "./functional.ts";
 export { backward, type BackwardOptions, grad, type GradOptions } from "./autograd.ts";
 export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";
-export { keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
+export { type Disposable, keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
 export { getRngState, manualSeed, type RngState, setRngState } from "./rng.ts";
 export { availableBackends, getBackend, setBackend } from "./backends/registry.ts";
 export type { BackendName } from "./backends/backend.ts";
-export type { DType } from "./dtype.ts";
+export type { DType, DTypeArrayMap, TypedArray } from "./dtype.ts";
+export type { PadArgs } from "./ops/movement.ts";
 export { DeviceLostError, DTypeError, ShapeError, UnsupportedOpError } from "./errors.ts";
 export { memory } from "./memory_api.ts";

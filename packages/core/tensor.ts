@@ -7,20 +7,14 @@
 
 import type { Backend, BackendName } from "./backends/backend.ts";
 import { backendOf } from "./backends/registry.ts";
-import {
-  convertArray,
-  type DType,
-  type DTypeArrayMap,
-  isFloat,
-  promoteTypes,
-  type TypedArray,
-} from "./dtype.ts";
+import { convertArray, type DType, isFloat, promoteTypes, type TypedArray } from "./dtype.ts";
 import { isGradEnabled } from "./grad_mode.ts";
 import { trackBytes, trackTensor } from "./memory.ts";
 import type { DTypeRule } from "./ops/elementwise.ts";
 import { collapsedBatchStride } from "./ops/matmul.ts";
 import { type OpArgs, type OpName, OPS } from "./ops/mod.ts";
 import type { KernelOpDef, OpDef, ViewMeta } from "./ops/op_def.ts";
+import type { PadArgs } from "./ops/movement.ts";
 import {
   contiguousStrides,
   formatShape,
@@ -201,12 +195,12 @@ export class Tensor {
    *
    * @returns The values.
    */
-  async data<D extends DType = DType>(): Promise<DTypeArrayMap[D & keyof DTypeArrayMap]> {
+  async data(): Promise<TypedArray> {
     this.assertLive("read tensor");
     const dense = this.isContiguous ? this : this.contiguous();
     const s = dense.#storage;
     try {
-      return await s.backend.read(s.handle, dense.dtype, dense.offset, dense.size) as never;
+      return await s.backend.read(s.handle, dense.dtype, dense.offset, dense.size);
     } finally {
       if (dense !== this) dense.dispose();
     }
@@ -498,7 +492,7 @@ export class Tensor {
    * @param args Output shape, placement and fill value.
    * @returns The padded tensor.
    */
-  pad(args: OpArgs<"pad">): Tensor {
+  pad(args: PadArgs): Tensor {
     return apply("pad", [this], args);
   }
   /**
