@@ -1,0 +1,62 @@
+/**
+ * Square float32 matmul at 256, 512 and 1024, result read back to JS memory, for our CPU and
+ * WebGPU backends and tfjs cpu / wasm / webgpu in the same run. `scripts/bench_report.ts` turns
+ * the times into GFLOP/s (2·N³ per iteration).
+ *
+ * @module
+ */
+
+import { availableBackends, setBackend, type Tensor, tensor } from "@denoformers/core";
+import { tf, TFJS_BACKENDS, useTfjs, values } from "./_peers.ts";
+
+const SIZES = [256, 512, 1024];
+const ours = await availableBackends();
+/** Slow variants get fewer iterations so the whole file stays within a few minutes. */
+const iterations = (n: number, slow: boolean) => (n <= 256 ? 20 : n <= 512 ? (slow ? 4 : 10) : slow ? 2 : 4);
+
+for (const n of SIZES) {
+  const a = values(n * n);
+  const b = values(n * n).reverse();
+  const group = `matmul N=${n}`;
+  for (const backend of ["webgpu", "cpu"] as const) {
+    if (!ours.includes(backend)) continue;
+    let x: Tensor | undefined, y: Tensor | undefined;
+    Deno.bench({
+      name: `denoformers ${backend}`,
+      group,
+      baseline: backend === "webgpu" || !ours.includes("webgpu"),
+      n: iterations(n, backend === "webgpu" || n >= 1024),
+      warmup: 1,
+      async fn(t) {
+        await setBackend(backend);
+        x ??= tensor(a, { shape: [n, n] });
+        y ??= tensor(b, { shape: [n, n] });
+        t.start();
+        const out = x.matmul(y);
+        await out.data();
+        t.end();
+        out.dispose();
+      },
+    });
+  }
+  for (const backend of TFJS_BACKENDS) {
+    Deno.bench({
+      name: `tfjs ${backend}`,
+      group,
+      n: iterations(n, backend !== "wasm"),
+      warmup: 1,
+      async fn(t) {
+        await useTfjs(backend);
+        const x = tf.tensor2d(a, [n, n]);
+        const y = tf.tensor2d(b, [n, n]);
+        await x.data();
+        await y.data();
+        t.start();
+        const out = tf.matMul(x, y);
+        await out.data();
+        t.end();
+        tf.dispose([x, y, out]);
+      },
+    });
+  }
+}
