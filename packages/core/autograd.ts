@@ -12,7 +12,7 @@ import type { Tensor } from "./tensor.ts";
 
 /** Options of {@linkcode backward}. */
 export interface BackwardOptions {
-  /** Keep the graph so backward can run through it again. @default {false} */
+  /** Keep the graph so backward can run through it again. @default {createGraph} */
   retainGraph?: boolean;
   /** Record the gradient computation itself, for higher-order gradients. @default {false} */
   createGraph?: boolean;
@@ -99,7 +99,7 @@ function run(
   rootGrads: readonly Tensor[],
   targets: ReadonlySet<Tensor>,
   accumulate: boolean,
-  { retainGraph = false, createGraph = false }: BackwardOptions,
+  { createGraph = false, retainGraph = createGraph }: BackwardOptions,
 ): Map<Tensor, Tensor> {
   for (const r of roots) {
     if (!r.requiresGrad) {

@@ -222,3 +222,54 @@ export function normalizeAxes(
   }
   return ndim === 0 ? [] : sorted;
 }
+
+/**
+ * Strides that let a strided view be read with a new shape without copying, or `null` when the
+ * new shape needs a copy (PyTorch's `view` rule: each group of merged or split dimensions must be
+ * contiguous within itself).
+ *
+ * @param shape The view's shape.
+ * @param strides The view's strides.
+ * @param newShape The requested shape (same element count).
+ * @returns The new strides, or `null`.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { viewStrides } from "./shape.ts";
+ *
+ * // A transposed [3, 2] view can gain a size-1 dimension without a copy, but not be flattened.
+ * assertEquals(viewStrides([3, 2], [1, 3], [3, 1, 2]), [1, 6, 3]);
+ * assertEquals(viewStrides([3, 2], [1, 3], [6]), null);
+ * ```
+ */
+export function viewStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  newShape: readonly number[],
+): number[] | null {
+  if (sizeOf(shape) === 0 || shape.length === 0) return contiguousStrides(newShape);
+  const out = new Array<number>(newShape.length);
+  let viewD = newShape.length - 1;
+  let chunkStride = strides[strides.length - 1];
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    tensorNumel *= shape[d];
+    // A chunk ends where the next dimension out is not laid out right after this one.
+    if (d === 0 || (shape[d - 1] !== 1 && strides[d - 1] !== tensorNumel * chunkStride)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
+        out[viewD] = viewNumel * chunkStride;
+        viewNumel *= newShape[viewD];
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return null;
+      if (d > 0) {
+        chunkStride = strides[d - 1];
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  return viewD === -1 ? out : null;
+}

@@ -22,6 +22,7 @@ import {
   normalizeAxes,
   normalizeAxis,
   sizeOf,
+  viewStrides,
 } from "./shape.ts";
 import { ShapeError } from "./errors.ts";
 import { nextRandomOffset, rngSeed } from "./rng.ts";
@@ -348,7 +349,8 @@ export class Tensor {
   reshape(shape: readonly number[]): Tensor {
     const resolved = resolveShape(this.shape, shape);
     if (formatShape(resolved) === formatShape(this.shape)) return this;
-    return apply("reshape", [this.contiguous()], { shape: resolved });
+    const base = viewStrides(this.shape, this.strides, resolved) ? this : this.contiguous();
+    return apply("reshape", [base], { shape: resolved });
   }
   /**
    * Flattens dimensions `startDim..endDim` into one.

@@ -6,7 +6,7 @@
  */
 
 import { ShapeError } from "../errors.ts";
-import { contiguousStrides, formatShape, isContiguous, sizeOf } from "../shape.ts";
+import { contiguousStrides, formatShape, sizeOf, viewStrides } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { KernelOpDef, ViewOpDef } from "./op_def.ts";
 import { bindingsWgsl, ELEMENTWISE_WG, packUniforms, wgslType } from "./wgsl_util.ts";
@@ -32,13 +32,17 @@ export const reshape: ViewOpDef<ReshapeArgs> = {
         [x.shape, shape],
       );
     }
-    if (!isContiguous(x.shape, x.strides)) {
+    const strides = viewStrides(x.shape, x.strides, shape);
+    if (!strides) {
       throw new ShapeError(
         "reshape",
-        `Cannot reshape a non-contiguous view: call contiguous() first`,
+        `Cannot reshape a view of shape ${formatShape(x.shape)} with strides [${x.strides}] to ${
+          formatShape(shape)
+        } without a copy: call contiguous() first`,
+        [x.shape, shape],
       );
     }
-    return { shape: [...shape], strides: contiguousStrides(shape), offset: x.offset };
+    return { shape: [...shape], strides, offset: x.offset };
   },
   vjp: (g, _o, [x]) => [g.reshape(x.shape)],
 };
