@@ -809,7 +809,7 @@ export class Tensor {
     }
     const classes = fromTypedArray(Int32Array.from({ length: numClasses }, (_, i) => i), [
       numClasses,
-    ], this.backend);
+    ], this.storage.backend);
     return this.unsqueeze(-1).eq(classes).cast("int32");
   }
 
@@ -856,17 +856,23 @@ export class Tensor {
     }
     if (!training || p === 0) return this;
     if (p === 1) return this.mul(0);
-    const mask = randomTensor(this.shape, floatOf(this).dtype, "bernoulli", this.backend, p);
+    const mask = randomTensor(
+      this.shape,
+      floatOf(this).dtype,
+      "bernoulli",
+      this.storage.backend,
+      p,
+    );
     return this.mul(mask).mul(1 / (1 - p));
   }
 
   /** Zeros of the same shape, dtype and backend. @returns The zeros. */
   zerosLike(): Tensor {
-    return fullOn(this.shape, 0, this.dtype, this.backend);
+    return fullOn(this.shape, 0, this.dtype, this.storage.backend);
   }
   /** Ones of the same shape, dtype and backend. @returns The ones. */
   onesLike(): Tensor {
-    return fullOn(this.shape, 1, this.dtype, this.backend);
+    return fullOn(this.shape, 1, this.dtype, this.storage.backend);
   }
   /** Human-readable summary. @returns The summary. */
   toString(): string {
@@ -889,7 +895,7 @@ export function apply<K extends OpName>(
   name: K,
   inputs: readonly Tensor[],
   args: OpArgs<K>,
-  backendName?: BackendName,
+  backendName?: BackendName | Backend,
 ): Tensor {
   const op = OPS[name] as unknown as OpDef<unknown>;
   for (const t of inputs) t.assertLive(name);
@@ -903,7 +909,12 @@ export function apply<K extends OpName>(
       );
     }
   }
-  const backend = backendOf(first?.backend ?? backendName);
+  // The storage's own backend object: after a device loss it raises DeviceLostError, not a lookup error.
+  const backend = first
+    ? first.storage.backend
+    : typeof backendName === "object"
+    ? backendName
+    : backendOf(backendName);
   let out: Tensor;
   if (op.kind === "view") {
     const storage = first.storage;
@@ -954,7 +965,7 @@ export function apply<K extends OpName>(
 export function fromTypedArray(
   data: TypedArray,
   shape: readonly number[],
-  backendName?: BackendName,
+  backendName?: BackendName | Backend,
   tracked = true,
 ): Tensor {
   if (sizeOf(shape) !== data.length) {
@@ -964,7 +975,7 @@ export function fromTypedArray(
       [shape],
     );
   }
-  const backend = backendOf(backendName);
+  const backend = typeof backendName === "object" ? backendName : backendOf(backendName);
   const dtype = arrayDTypeOf(data);
   const handle = backend.alloc(dtype, data.length);
   backend.write(handle, dtype, data);
@@ -989,7 +1000,7 @@ export function fullOn(
   shape: readonly number[],
   value: number,
   dtype: DType,
-  backend?: BackendName,
+  backend?: BackendName | Backend,
 ): Tensor {
   const data = convertArray([value], dtype);
   const filled = new (data.constructor as new (n: number) => TypedArray)(sizeOf(shape));
@@ -1000,15 +1011,14 @@ export function fullOn(
 const constants = new WeakMap<Backend, Map<string, Tensor>>();
 
 /** A cached, untracked scalar constant (numbers lifted into ops). */
-function constant(value: number, dtype: DType, backend: BackendName): Tensor {
-  const b = backendOf(backend);
+function constant(value: number, dtype: DType, b: Backend): Tensor {
   let cache = constants.get(b);
   if (!cache) constants.set(b, cache = new Map());
   const key = `${dtype}|${Object.is(value, -0) ? "-0" : value}`;
   let t = cache.get(key);
   if (!t) {
     if (cache.size > 4096) cache.clear();
-    t = fromTypedArray(convertArray([value], dtype), [], backend, false);
+    t = fromTypedArray(convertArray([value], dtype), [], b, false);
     cache.set(key, t);
   }
   return t;
@@ -1018,7 +1028,7 @@ function constant(value: number, dtype: DType, backend: BackendName): Tensor {
 function lift(x: Tensor | number, like: Tensor): Tensor {
   if (typeof x !== "number") return x;
   const dtype = isFloat(like.dtype) ? like.dtype : Number.isInteger(x) ? "int32" : "float32";
-  return constant(x, dtype, like.backend);
+  return constant(x, dtype, like.storage.backend);
 }
 
 function floatOf(x: Tensor): Tensor {
@@ -1128,7 +1138,7 @@ function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
   for (let i = 0; i < r; i++) {
     for (let j = 0; j < c; j++) keep[i * c + j] = +(lower ? j - i <= diagonal : j - i >= diagonal);
   }
-  return x.where(fromTypedArray(keep, [r, c], x.backend), 0);
+  return x.where(fromTypedArray(keep, [r, c], x.storage.backend), 0);
 }
 
 /** @internal Draws from the global RNG stream, advancing it. */
@@ -1136,7 +1146,7 @@ export function randomTensor(
   shape: readonly number[],
   dtype: DType,
   dist: Distribution,
-  backend?: BackendName,
+  backend?: BackendName | Backend,
   p?: number,
 ): Tensor {
   const offset = nextRandomOffset(blocksFor(sizeOf(shape)));

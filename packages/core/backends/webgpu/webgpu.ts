@@ -91,6 +91,7 @@ export class WebGpuBackend implements Backend {
   #errors: GPUBuffer;
   #lost: string | null = null;
   #validation: string | null = null;
+  #submits = 0;
 
   /**
    * Wraps a device.
@@ -257,6 +258,7 @@ export class WebGpuBackend implements Backend {
     if (!this.#encoder) return;
     this.#pass?.end();
     this.device.queue.submit([this.#encoder.finish()]);
+    this.#submits++;
     this.#encoder = null;
     this.#pass = null;
     this.#pending = 0;
@@ -312,6 +314,11 @@ export class WebGpuBackend implements Backend {
     const out = allocArray(dtype, length);
     out.set(dtype === "int32" ? new Int32Array(raw, 0, length) : new Float32Array(raw, 0, length));
     return out;
+  }
+
+  /** Counters for tests and tuning: compiled pipelines and queue submits so far. */
+  get stats(): { pipelines: number; submits: number } {
+    return { pipelines: this.#pipelines.size, submits: this.#submits };
   }
 
   /** Waits until the queue is idle. */
