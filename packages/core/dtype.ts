@@ -7,13 +7,15 @@
 /**
  * The element type of a tensor.
  *
+ * `"float16"` is stored as IEEE half precision (a `Float16Array` on the CPU; WebGPU needs the
+ * adapter's `shader-f16` feature). Kernels compute in float32 and round results to half.
  * `"int32"` holds what Hugging Face passes as `LongTensor` (token ids, labels). `"float64"` runs on
  * the CPU backend only; it exists so gradients can be checked against finite differences.
  */
-export type DType = "float32" | "int32" | "bool" | "float64";
+export type DType = "float32" | "int32" | "bool" | "float64" | "float16";
 
 /** Typed array holding the elements of a tensor of the given dtype. */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TypedArray = Float32Array | Float64Array | Float16Array | Int32Array | Uint8Array;
 
 /** Maps a dtype to the typed array that `Tensor.data()` returns for it. */
 export interface DTypeArrayMap {
@@ -21,6 +23,8 @@ export interface DTypeArrayMap {
   float32: Float32Array;
   /** 64-bit floats (CPU only). */
   float64: Float64Array;
+  /** 16-bit floats. */
+  float16: Float16Array;
   /** 32-bit signed integers. */
   int32: Int32Array;
   /** Booleans, one byte each (0 or 1). */
@@ -28,7 +32,7 @@ export interface DTypeArrayMap {
 }
 
 /** Every dtype, in promotion order (a later entry wins in a mixed binary op). */
-export const DTYPES: readonly DType[] = ["bool", "int32", "float32", "float64"];
+export const DTYPES: readonly DType[] = ["bool", "int32", "float16", "float32", "float64"];
 
 /**
  * Allocates a zeroed typed array for `n` elements of `dtype`.
@@ -51,6 +55,8 @@ export function allocArray(dtype: DType, n: number): TypedArray {
       return new Float32Array(n);
     case "float64":
       return new Float64Array(n);
+    case "float16":
+      return new Float16Array(n);
     case "int32":
       return new Int32Array(n);
     case "bool":
@@ -63,7 +69,7 @@ export function allocArray(dtype: DType, n: number): TypedArray {
  * Whether a dtype holds floating-point values (and so can carry gradients).
  *
  * @param dtype The element type.
- * @returns `true` for `"float32"` and `"float64"`.
+ * @returns `true` for `"float16"`, `"float32"` and `"float64"`.
  *
  * @example Usage
  * ```ts
@@ -74,7 +80,7 @@ export function allocArray(dtype: DType, n: number): TypedArray {
  * ```
  */
 export function isFloat(dtype: DType): boolean {
-  return dtype === "float32" || dtype === "float64";
+  return dtype === "float32" || dtype === "float64" || dtype === "float16";
 }
 
 /**
@@ -143,6 +149,7 @@ export function convertArray(src: TypedArray | readonly number[], dtype: DType):
 export function arrayDType(a: TypedArray): DType {
   if (a instanceof Float32Array) return "float32";
   if (a instanceof Float64Array) return "float64";
+  if (a instanceof Float16Array) return "float16";
   if (a instanceof Int32Array) return "int32";
   return "bool";
 }

@@ -7,7 +7,14 @@
 
 import type { Backend, BackendName } from "./backends/backend.ts";
 import { backendOf } from "./backends/registry.ts";
-import { convertArray, type DType, isFloat, promoteTypes, type TypedArray } from "./dtype.ts";
+import {
+  arrayDType,
+  convertArray,
+  type DType,
+  isFloat,
+  promoteTypes,
+  type TypedArray,
+} from "./dtype.ts";
 import { isGradEnabled } from "./grad_mode.ts";
 import { trackBytes, trackTensor } from "./memory.ts";
 import type { DTypeRule } from "./ops/elementwise.ts";
@@ -775,9 +782,13 @@ export class Tensor {
   }
   /** Out-of-place `torch.scatter_add`. @param dim The dimension. @param index Indices. @param src Values. @returns The result. */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
-    return apply("scatterAdd", [this, index, src], {
-      dim: normalizeAxis("scatterAdd", dim, this.ndim),
-    });
+    const d = normalizeAxis("scatterAdd", dim, this.ndim);
+    // Accumulate half precision in float32 (GPU atomics are 32-bit), then round once.
+    if (this.dtype === "float16") {
+      return apply("scatterAdd", [this.cast("float32"), index, src.cast("float32")], { dim: d })
+        .cast("float16");
+    }
+    return apply("scatterAdd", [this, index, src], { dim: d });
   }
   /**
    * The `k` largest (or smallest) entries along `dim`, sorted, with their int32 indices.
@@ -989,10 +1000,7 @@ export function fromTypedArray(
 }
 
 function arrayDTypeOf(a: TypedArray): DType {
-  if (a instanceof Float32Array) return "float32";
-  if (a instanceof Float64Array) return "float64";
-  if (a instanceof Int32Array) return "int32";
-  return "bool";
+  return arrayDType(a);
 }
 
 /** @internal A tensor of `shape` filled with `value`. */
@@ -1121,6 +1129,8 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
       : x;
   };
   let out = apply("matmul", [fit(a2), fit(b2)], undefined);
+  // Half-precision operands multiply in float32 and round the result back, as cuBLAS does.
+  if (a.dtype === "float16" && b.dtype === "float16") out = out.cast("float16");
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;

@@ -9,7 +9,7 @@ import { allocArray, type DType, type TypedArray } from "../dtype.ts";
 import type { CpuView, KernelOpDef, TensorMeta } from "../ops/op_def.ts";
 import type { Backend, BackendView } from "./backend.ts";
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, int32: 4, bool: 1 };
 
 /** The CPU reference backend. */
 export class CpuBackend implements Backend {

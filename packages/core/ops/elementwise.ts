@@ -10,7 +10,7 @@ import { broadcastShapes } from "../shape.ts";
 import { broadcastOffsets } from "./cpu_util.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
 import type { CpuView, KernelOpDef, OpTestHints, TensorMeta, Vjp } from "./op_def.ts";
-import { elementwiseProgram, wgslType } from "./wgsl_util.ts";
+import { computeType, elementwiseProgram, wgslType } from "./wgsl_util.ts";
 
 /** How an op wants its input dtypes prepared by the frontend before it runs. */
 export type DTypeRule = "numeric" | "float" | "bool" | "compare" | "any";
@@ -76,7 +76,7 @@ function elementwise<A = void>(
     },
     cpu: (inputs, out, outMeta, args) => runCpu(cpu(args), inputs, out, outMeta),
     wgsl(inputs, outMeta, args) {
-      const types = inputs.map((x) => wgslType(name, x.dtype));
+      const types = inputs.map((x) => computeType(wgslType(name, x.dtype)));
       const p = elementwiseProgram(
         name,
         inputs,

@@ -11,7 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { KernelOpDef, TensorMeta, ViewMeta } from "./op_def.ts";
 import type { DimArgs } from "./index.ts";
-import { bindingsWgsl, packUniforms, wgslType } from "./wgsl_util.ts";
+import { bindingsWgsl, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";
 
 /** A fused kernel together with the composite that defines it. */
@@ -64,15 +64,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${walk.join("\n  ")}
   let n = m(1u);
   var mx = -3.402823e38;
-  for (var j = t; j < n; j += ${WG}u) { mx = max(mx, in0[xo + j * m(2u)]); }
+  for (var j = t; j < n; j += ${WG}u) { mx = max(mx, ${widen(t, "in0[xo + j * m(2u)]")}); }
   mx = reduce(t, mx, true);
   var total = 0.0;
-  for (var j = t; j < n; j += ${WG}u) { total += exp(in0[xo + j * m(2u)] - mx); }
+  for (var j = t; j < n; j += ${WG}u) { total += exp(${widen(t, "in0[xo + j * m(2u)]")} - mx); }
   total = reduce(t, total, false);
   if (!live) { return; }
   for (var j = t; j < n; j += ${WG}u) {
-    let x = in0[xo + j * m(2u)];
-    out[oo + j * m(3u)] = ${write};
+    let x = ${widen(t, "in0[xo + j * m(2u)]")};
+    out[oo + j * m(3u)] = ${narrow(t, write)};
   }
 }`;
   return {

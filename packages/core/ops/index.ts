@@ -7,7 +7,7 @@
  */
 
 import type { TypedArray } from "../dtype.ts";
-import { DTypeError, ShapeError } from "../errors.ts";
+import { DTypeError, ShapeError, UnsupportedOpError } from "../errors.ts";
 import { contiguousStrides, formatShape, sizeOf } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, TensorMeta, ViewMeta } from "./op_def.ts";
@@ -250,6 +250,8 @@ function copyInto(x: CpuView, out: TypedArray): void {
 /** Two passes: a strided copy of `self`, then one thread per index element adding atomically. */
 function scatterAddWgsl([self, index, src]: readonly ViewMeta[], meta: TensorMeta, dim: number) {
   const t = wgslType("scatterAdd", self.dtype);
+  // WGSL atomics are 32-bit; the frontend computes half-precision scatterAdd in float32.
+  if (t === "f16") throw new UnsupportedOpError("scatterAdd", self.dtype, "webgpu");
   const nd = meta.shape.length;
   const n = sizeOf(index.shape);
   const outStrides = contiguousStrides(meta.shape);

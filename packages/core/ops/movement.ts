@@ -198,9 +198,13 @@ export const pad: KernelOpDef<PadArgs> = {
     const words = [size, x.offset, ...meta.shape, ...x.shape, ...x.strides, ...starts, ...steps];
     const t = wgslType("pad", x.dtype);
     const bits = new DataView(new ArrayBuffer(4));
-    if (t === "f32") bits.setFloat32(0, value, true);
-    else bits.setInt32(0, value, true);
+    if (t === "i32") bits.setInt32(0, value, true);
+    else if (t === "u32") bits.setUint32(0, value ? 1 : 0, true);
+    else bits.setFloat32(0, value, true);
     words.push(bits.getUint32(0, true));
+    const fill = t === "f32" || t === "f16"
+      ? `${t}(bitcast<f32>(m(${words.length - 1}u)))`
+      : `bitcast<${t}>(m(${words.length - 1}u))`;
     const at = (k: number, d: number) => 2 + k * nd + d;
     const code = () => {
       const walk: string[] = [];
@@ -219,7 +223,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var src = m(1u);
   var inside = true;
   ${walk.join("\n  ")}
-  if (inside) { out[i] = in0[src]; } else { out[i] = bitcast<${t}>(m(${words.length - 1}u)); }
+  if (inside) { out[i] = in0[src]; } else { out[i] = ${fill}; }
 }`;
     };
     return {

@@ -210,7 +210,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let w = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(m(2u), m(3u)));
   for (var j = 0u; j < 4u; j++) {
     let i = 4u * b + j;
-    if (i < m(0u)) { out[i] = ${value}; }
+    if (i < m(0u)) { out[i] = ${t}(${value}); }
   }
 }`;
     return {

@@ -9,7 +9,7 @@ import { ShapeError } from "../errors.ts";
 import { formatShape, sizeOf } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, TensorMeta, ViewMeta, Vjp } from "./op_def.ts";
-import { bindingsWgsl, packUniforms, wgslType } from "./wgsl_util.ts";
+import { bindingsWgsl, computeType, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";
 
 /** Arguments of every reduction. */
@@ -86,6 +86,7 @@ function reduceWgsl(
   const words = [O, R, x.offset, ...keptShape, ...keptStrides, ...redShape, ...redStrides];
   const KS = 3, KT = 3 + nk, RS = 3 + 2 * nk, RT = 3 + 2 * nk + nr;
   const inT = wgslType(kind, x.dtype);
+  const accT = computeType(inT);
   const outT = wgslType(kind, outMeta.dtype);
   const isArg = kind === "argmax" || kind === "argmin";
   const better = kind === "max" || kind === "argmax" ? ">" : "<";
@@ -114,7 +115,7 @@ function reduceWgsl(
   const combine = kind === "sum"
     ? "acc = acc + v;"
     : `if (v ${better} acc || (v != v && acc == acc)) { acc = v; at = r; }`;
-  const result = isArg ? "i32(at)" : "acc";
+  const result = isArg ? "i32(at)" : narrow(outT, "acc");
   const code = () => {
     if (!wide) {
       return `${bindingsWgsl([inT], outT, words.length)}
@@ -123,11 +124,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let o = gid.x + gid.y * nwg.x * ${WG}u;
   if (o >= m(0u)) { return; }
   ${baseWgsl("o")}
-  var acc = ${kind === "sum" ? `${inT}(0)` : "in0[base]"};
+  var acc = ${kind === "sum" ? `${accT}(0)` : widen(inT, "in0[base]")};
   var at = 0u;
   for (var r = ${kind === "sum" ? 0 : 1}u; r < m(1u); r++) {
     ${redOffset("r")}
-    let v = in0[base + ro];
+    let v = ${widen(inT, "in0[base + ro]")};
     ${combine}
   }
   out[o] = ${result};
@@ -136,7 +137,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     // Workgroup layout: 64 threads cooperate on one output; each strides over the reduced range,
     // then a shared-memory tree combines their partial results.
     return `${bindingsWgsl([inT], outT, words.length)}
-var<workgroup> sv: array<${inT}, ${WG}>;
+var<workgroup> sv: array<${accT}, ${WG}>;
 var<workgroup> si: array<u32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -145,11 +146,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let t = lid.x;
   let live = o < m(0u);
   ${baseWgsl("min(o, m(0u) - 1u)")}
-  var acc = ${kind === "sum" ? `${inT}(0)` : "in0[base]"};
+  var acc = ${kind === "sum" ? `${accT}(0)` : widen(inT, "in0[base]")};
   var at = 0u;
   for (var r = t; r < m(1u); r += ${WG}u) {
     ${redOffset("r")}
-    let v = in0[base + ro];
+    let v = ${widen(inT, "in0[base + ro]")};
     ${combine}
   }
   sv[t] = acc;

@@ -30,10 +30,12 @@ export const ELEMENTWISE_WG = 256;
  * assertEquals(wgslType("add", "bool"), "u32");
  * ```
  */
-export function wgslType(op: string, dtype: DType): "f32" | "i32" | "u32" {
+export function wgslType(op: string, dtype: DType): "f32" | "f16" | "i32" | "u32" {
   switch (dtype) {
     case "float32":
       return "f32";
+    case "float16":
+      return "f16";
     case "int32":
       return "i32";
     case "bool":
@@ -42,6 +44,63 @@ export function wgslType(op: string, dtype: DType): "f32" | "i32" | "u32" {
       throw new UnsupportedOpError(op, dtype, "webgpu");
   }
   return dtype satisfies never;
+}
+
+/**
+ * The type kernels compute in for a storage type: half-precision values are widened to f32 on
+ * load and rounded back on store.
+ *
+ * @param storage A WGSL storage type.
+ * @returns The compute type.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { computeType } from "./wgsl_util.ts";
+ *
+ * assertEquals(computeType("f16"), "f32");
+ * ```
+ */
+export function computeType(storage: string): string {
+  return storage === "f16" ? "f32" : storage;
+}
+
+/**
+ * WGSL that loads `expr` (of storage type `storage`) in its compute type.
+ *
+ * @param storage The storage type.
+ * @param expr The load expression.
+ * @returns The widened expression.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { widen } from "./wgsl_util.ts";
+ *
+ * assertEquals(widen("f16", "in0[i]"), "f32(in0[i])");
+ * ```
+ */
+export function widen(storage: string, expr: string): string {
+  return storage === "f16" ? `f32(${expr})` : expr;
+}
+
+/**
+ * WGSL that stores a compute-type value `expr` as `storage`.
+ *
+ * @param storage The storage type.
+ * @param expr The value.
+ * @returns The narrowed expression.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { narrow } from "./wgsl_util.ts";
+ *
+ * assertEquals(narrow("f16", "x"), "f16(x)");
+ * ```
+ */
+export function narrow(storage: string, expr: string): string {
+  return storage === "f16" ? `f16(${expr})` : expr;
 }
 
 /**
@@ -230,7 +289,7 @@ export function elementwiseProgram(
     }
     inputs.forEach((_, k) => {
       const at = dense[k] ? `m(${offsetAt[k]}u) + i` : `o${k}`;
-      body.push(`  let v${k} = in${k}[${at}];`);
+      body.push(`  let v${k} = ${widen(inTypes[k], `in${k}[${at}]`)};`);
     });
     return `${bindingsWgsl(inTypes, outType, words.length)}
 @compute @workgroup_size(${ELEMENTWISE_WG})
@@ -238,7 +297,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * ${ELEMENTWISE_WG}u;
   if (i >= m(0u)) { return; }
 ${body.join("\n")}
-  out[i] = ${expr(values)};
+  out[i] = ${narrow(outType, expr(values))};
 }`;
   };
   return {

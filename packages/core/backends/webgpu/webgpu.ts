@@ -8,7 +8,7 @@
 
 import type { DType, TypedArray } from "../../dtype.ts";
 import { allocArray } from "../../dtype.ts";
-import { DeviceLostError } from "../../errors.ts";
+import { DeviceLostError, UnsupportedOpError } from "../../errors.ts";
 import { INDEX_ERROR_OPS, indexRangeError } from "../../ops/index.ts";
 import type { KernelOpDef, TensorMeta } from "../../ops/op_def.ts";
 import type { WgslProgram } from "../../ops/wgsl_program.ts";
@@ -66,6 +66,7 @@ export async function createWebGpuBackend(): Promise<WebGpuBackend | null> {
   if (!adapter) return null;
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has("shader-f16") ? ["shader-f16"] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
@@ -115,12 +116,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * Bytes per element (bool is stored as u32).
+   * Bytes per element (bool is stored as u32, float16 as f16).
    *
-   * @returns Always 4.
+   * @param dtype The dtype.
+   * @returns 2 for float16, else 4.
    */
-  bytesPerElement(): number {
-    return 4;
+  bytesPerElement(dtype: DType): number {
+    return dtype === "float16" ? 2 : 4;
   }
 
   /**
@@ -132,7 +134,11 @@ export class WebGpuBackend implements Backend {
    */
   alloc(dtype: DType, length: number): GpuHandle {
     this.#check();
-    const bytes = length * 4;
+    if (dtype === "float16" && !this.device.features.has("shader-f16")) {
+      throw new UnsupportedOpError("alloc", dtype, "webgpu (the adapter lacks shader-f16)");
+    }
+    if (dtype === "float64") throw new UnsupportedOpError("alloc", dtype, "webgpu");
+    const bytes = length * this.bytesPerElement(dtype);
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new RangeError(
@@ -152,13 +158,11 @@ export class WebGpuBackend implements Backend {
   write(handle: unknown, dtype: DType, data: TypedArray): void {
     this.#check();
     const src = dtype === "bool" ? Uint32Array.from(data as Uint8Array) : data;
-    if (src.byteLength > 0) {
-      this.device.queue.writeBuffer(
-        (handle as GpuHandle).buffer,
-        0,
-        src as Uint32Array<ArrayBuffer>,
-      );
-    }
+    if (src.byteLength === 0) return;
+    // writeBuffer needs a multiple of 4 bytes; half-precision data may end on a 2-byte boundary.
+    const bytes = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+    bytes.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    this.device.queue.writeBuffer((handle as GpuHandle).buffer, 0, bytes);
   }
 
   /**
@@ -174,7 +178,9 @@ export class WebGpuBackend implements Backend {
     const key = `${inputs}|${p.key}`;
     let pipe = this.#pipelines.get(key);
     if (!pipe) {
-      const module = this.device.createShaderModule({ code: p.code(), label: p.key });
+      const source = p.code();
+      const code = /\bf16\b/.test(source) ? `enable f16;\n${source}` : source;
+      const module = this.device.createShaderModule({ code, label: p.key });
       pipe = this.device.createComputePipeline({
         layout: this.device.createPipelineLayout({
           bindGroupLayouts: [this.#layout(inputs, !!p.reportsErrors)],
@@ -277,7 +283,11 @@ export class WebGpuBackend implements Backend {
    */
   async read(handle: unknown, dtype: DType, offset: number, length: number): Promise<TypedArray> {
     this.#check();
-    const bytes = length * 4;
+    const size = this.bytesPerElement(dtype);
+    // Buffer copies need 4-byte aligned offsets and sizes; half-precision ranges may not be.
+    const start = Math.floor((offset * size) / 4) * 4;
+    const end = Math.ceil(((offset + length) * size) / 4) * 4;
+    const bytes = end - start;
     const staging = this.device.createBuffer({
       size: bytes + 16,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -286,7 +296,7 @@ export class WebGpuBackend implements Backend {
     this.#pass?.end();
     this.#pass = null;
     if (bytes > 0) {
-      this.#encoder.copyBufferToBuffer((handle as GpuHandle).buffer, offset * 4, staging, 0, bytes);
+      this.#encoder.copyBufferToBuffer((handle as GpuHandle).buffer, start, staging, 0, bytes);
     }
     this.#encoder.copyBufferToBuffer(this.#errors, 0, staging, bytes, 16);
     this.flush();
@@ -310,9 +320,13 @@ export class WebGpuBackend implements Backend {
       this.device.queue.writeBuffer(this.#errors, 0, new Uint32Array(4));
       throw indexRangeError(INDEX_ERROR_OPS[errs[0]] ?? "index", errs[1], errs[2] >>> 0);
     }
-    if (dtype === "bool") return Uint8Array.from(new Uint32Array(raw, 0, length));
+    const first = offset * size - start;
+    if (dtype === "bool") return Uint8Array.from(new Uint32Array(raw, first, length));
+    if (dtype === "float16") return new Float16Array(raw, first, length).slice();
     const out = allocArray(dtype, length);
-    out.set(dtype === "int32" ? new Int32Array(raw, 0, length) : new Float32Array(raw, 0, length));
+    out.set(
+      dtype === "int32" ? new Int32Array(raw, first, length) : new Float32Array(raw, first, length),
+    );
     return out;
   }
 
