@@ -12,7 +12,10 @@ import { tf, TFJS_BACKENDS, useTfjs, values } from "./_peers.ts";
 const SIZES = [256, 512, 1024];
 const ours = await availableBackends();
 /** Slow variants get fewer iterations so the whole file stays within a few minutes. */
-const iterations = (n: number, slow: boolean) => (n <= 256 ? 20 : n <= 512 ? (slow ? 4 : 10) : slow ? 2 : 4);
+const iterations = (
+  n: number,
+  slow: boolean,
+) => (n <= 256 ? 20 : n <= 512 ? (slow ? 4 : 10) : slow ? 2 : 4);
 
 for (const n of SIZES) {
   const a = values(n * n);

@@ -14,7 +14,11 @@ const COLS = 1024;
 const x = values(ROWS * COLS);
 const bias = values(COLS);
 
-type Op = { name: string; ours: (t: Tensor, b: Tensor) => Tensor; tfjs: (t: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor };
+type Op = {
+  name: string;
+  ours: (t: Tensor, b: Tensor) => Tensor;
+  tfjs: (t: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor;
+};
 const OPS: Op[] = [
   { name: "add (broadcast row)", ours: (t, b) => t.add(b), tfjs: (t, b) => tf.add(t, b) },
   { name: "gelu (erf)", ours: (t) => t.gelu(), tfjs: (t) => geluTfjs(t) },

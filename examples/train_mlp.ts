@@ -7,7 +7,16 @@
  * @module
  */
 
-import { manualSeed, memory, noGrad, randn, setBackend, type Tensor, tidy, zeros } from "@denoformers/core";
+import {
+  manualSeed,
+  memory,
+  noGrad,
+  randn,
+  setBackend,
+  type Tensor,
+  tidy,
+  zeros,
+} from "@denoformers/core";
 
 function flag(name: string, fallback: string): string {
   const at = Deno.args.indexOf(`--${name}`);

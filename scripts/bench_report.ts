@@ -22,24 +22,38 @@ const child = new Deno.Command(Deno.execPath(), {
   stderr: "inherit",
 }).spawn();
 const out = new TextDecoder().decode((await child.output()).stdout);
-const report = JSON.parse(out.slice(out.indexOf("{"))) as { cpu: string; runtime: string; benches: BenchResult[] };
+const report = JSON.parse(out.slice(out.indexOf("{"))) as {
+  cpu: string;
+  runtime: string;
+  benches: BenchResult[];
+};
 
 const adapter = await (async () => {
   const a = await (globalThis.navigator as { gpu?: GPU }).gpu?.requestAdapter();
-  return a ? `${a.info.description || a.info.vendor} (fallback: ${a.info.isFallbackAdapter})` : "none";
+  return a
+    ? `${a.info.description || a.info.vendor} (fallback: ${a.info.isFallbackAdapter})`
+    : "none";
 })();
 const date = new Date().toISOString().slice(0, 10);
 await Deno.mkdir("benches/_results", { recursive: true });
 const path = `benches/_results/${date}-${Deno.build.os}-${Deno.build.arch}.json`;
 await Deno.writeTextFile(path, JSON.stringify({ date, adapter, ...report }, null, 2) + "\n");
 
-console.log(`date ${date}; cpu ${report.cpu}; runtime ${report.runtime}; WebGPU adapter ${adapter}`);
+console.log(
+  `date ${date}; cpu ${report.cpu}; runtime ${report.runtime}; WebGPU adapter ${adapter}`,
+);
 const groups = new Map<string, BenchResult[]>();
-for (const b of report.benches) groups.set(b.group ?? "", [...(groups.get(b.group ?? "") ?? []), b]);
+for (const b of report.benches) {
+  groups.set(b.group ?? "", [...(groups.get(b.group ?? "") ?? []), b]);
+}
 for (const [group, rows] of groups) {
   const n = Number(group.match(/^matmul N=(\d+)/)?.[1] ?? NaN);
   console.log(`\n### ${group}\n`);
-  console.log(`| library | ms (avg) | ${Number.isNaN(n) ? "" : "GFLOP/s | "}vs denoformers ${rows[0].name.split(" ")[1]} |`);
+  console.log(
+    `| library | ms (avg) | ${Number.isNaN(n) ? "" : "GFLOP/s | "}vs denoformers ${
+      rows[0].name.split(" ")[1]
+    } |`,
+  );
   console.log(`| --- | --- | ${Number.isNaN(n) ? "" : "--- | "}--- |`);
   const base = rows[0].results[0].ok?.avg ?? NaN;
   for (const r of rows) {

@@ -156,6 +156,43 @@ export function tidy<T>(fn: () => T): T {
 }
 
 /**
+ * Runs `fn` so that a throw leaves nothing behind: tensors created inside are disposed if `fn`
+ * throws, and handed to the enclosing scope if it returns. Frontends that cast, copy or reshape
+ * before the final validation use this so bad input never leaks intermediates.
+ *
+ * @typeParam T The return type.
+ * @param fn A synchronous function.
+ * @returns What `fn` returns.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { atomic, memoryOf } from "./memory.ts";
+ * import { tensor } from "./creation.ts";
+ *
+ * const before = memoryOf("cpu").liveTensors;
+ * assertThrows(() => atomic(() => { tensor([1], { backend: "cpu" }); throw new Error("bad"); }));
+ * assertEquals(memoryOf("cpu").liveTensors, before);
+ * ```
+ */
+export function atomic<T>(fn: () => T): T {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes.at(-1);
+  if (parent) { for (const t of scope) parent.add(t); }
+  return result;
+}
+
+/**
  * Exempts a tensor from disposal by the enclosing `tidy` scopes.
  *
  * @typeParam T The tensor type.

@@ -16,13 +16,14 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { isGradEnabled } from "./grad_mode.ts";
-import { trackBytes, trackTensor } from "./memory.ts";
+import { atomic, trackBytes, trackTensor } from "./memory.ts";
 import type { DTypeRule } from "./ops/elementwise.ts";
 import { collapsedBatchStride } from "./ops/matmul.ts";
 import { type OpArgs, type OpName, OPS } from "./ops/mod.ts";
 import type { KernelOpDef, OpDef, ViewMeta } from "./ops/op_def.ts";
 import type { PadArgs } from "./ops/movement.ts";
 import {
+  broadcastShapes,
   contiguousStrides,
   formatShape,
   isContiguous,
@@ -326,6 +327,7 @@ export class Tensor {
    * @returns A new tensor, or this one when the dtype already matches.
    */
   cast(dtype: DType): Tensor {
+    this.assertLive("cast");
     return dtype === this.dtype ? this : apply("cast", [this], { dtype });
   }
   /**
@@ -334,6 +336,7 @@ export class Tensor {
    * @returns A contiguous tensor.
    */
   contiguous(): Tensor {
+    this.assertLive("contiguous");
     return this.isContiguous ? this : apply("copy", [this], undefined);
   }
   /**
@@ -354,8 +357,10 @@ export class Tensor {
    * @returns The reshaped tensor.
    */
   reshape(shape: readonly number[]): Tensor {
+    this.assertLive("reshape");
     const resolved = resolveShape(this.shape, shape);
     if (formatShape(resolved) === formatShape(this.shape)) return this;
+    // Copy only when no strides express the new shape (the size check above runs first).
     const base = viewStrides(this.shape, this.strides, resolved) ? this : this.contiguous();
     return apply("reshape", [base], { shape: resolved });
   }
@@ -428,6 +433,7 @@ export class Tensor {
    * @returns The expanded view.
    */
   expand(shape: readonly number[]): Tensor {
+    this.assertLive("expand");
     const lead = shape.length - this.ndim;
     const resolved = shape.map((d, i) => (d === -1 && i >= lead ? this.shape[i - lead] : d));
     if (formatShape(resolved) === formatShape(this.shape)) return this;
@@ -815,6 +821,7 @@ export class Tensor {
   }
   /** One-hot encoding of an int32 tensor (a new last dim of `numClasses`). @param numClasses Classes. @returns int32 one-hot. */
   oneHot(numClasses: number): Tensor {
+    this.assertLive("oneHot");
     if (this.dtype !== "int32") {
       throw new TypeError(`Cannot oneHot a ${this.dtype} tensor: expected int32 class indices`);
     }
@@ -862,6 +869,7 @@ export class Tensor {
    * @returns The result (this tensor when not training or `p` is 0).
    */
   dropout(p: number, training = true): Tensor {
+    this.assertLive("dropout");
     if (!(p >= 0 && p <= 1)) {
       throw new RangeError(`Cannot dropout with p = ${p}: expected a probability in [0, 1]`);
     }
@@ -879,10 +887,12 @@ export class Tensor {
 
   /** Zeros of the same shape, dtype and backend. @returns The zeros. */
   zerosLike(): Tensor {
+    this.assertLive("zerosLike");
     return fullOn(this.shape, 0, this.dtype, this.storage.backend);
   }
   /** Ones of the same shape, dtype and backend. @returns The ones. */
   onesLike(): Tensor {
+    this.assertLive("onesLike");
     return fullOn(this.shape, 1, this.dtype, this.storage.backend);
   }
   /** Human-readable summary. @returns The summary. */
@@ -935,7 +945,7 @@ export function apply<K extends OpName>(
   } else {
     const meta = op.infer(inputs, args);
     const length = sizeOf(meta.shape);
-    const handle = backend.alloc(meta.dtype, length);
+    const handle = backend.alloc(meta.dtype, length, name);
     const storage = new Storage(
       backend,
       handle,
@@ -988,7 +998,7 @@ export function fromTypedArray(
   }
   const backend = typeof backendName === "object" ? backendName : backendOf(backendName);
   const dtype = arrayDTypeOf(data);
-  const handle = backend.alloc(dtype, data.length);
+  const handle = backend.alloc(dtype, data.length, "tensor");
   backend.write(handle, dtype, data);
   const storage = new Storage(
     backend,
@@ -1051,15 +1061,19 @@ function prepare(rule: DTypeRule, dtype: DType): DType {
 }
 
 function unary(name: OpName, x: Tensor): Tensor {
+  x.assertLive(name);
   const rule = (OPS[name] as { dtypeRule: DTypeRule }).dtypeRule;
-  return apply(name, [x.cast(prepare(rule, x.dtype))], undefined as never);
+  return atomic(() => apply(name, [x.cast(prepare(rule, x.dtype))], undefined as never));
 }
 
 function binary(name: OpName, a: Tensor, other: Tensor | number): Tensor {
+  a.assertLive(name);
+  if (typeof other !== "number") other.assertLive(name);
   const b = lift(other, a);
   const rule = (OPS[name] as { dtypeRule: DTypeRule }).dtypeRule;
   const dtype = prepare(rule, promoteTypes(a.dtype, b.dtype));
-  return apply(name, [a.cast(dtype), b.cast(dtype)], undefined as never);
+  // Casts run before the broadcast check in `infer`; a failure must not leak them.
+  return atomic(() => apply(name, [a.cast(dtype), b.cast(dtype)], undefined as never));
 }
 
 function reduce(
@@ -1087,6 +1101,15 @@ function resolveShape(from: readonly number[], to: readonly number[]): number[] 
     }
     out[unknown] = sizeOf(from) / known;
   }
+  if (sizeOf(out) !== sizeOf(from)) {
+    throw new ShapeError(
+      "reshape",
+      `Cannot reshape tensor of shape ${formatShape(from)} to ${
+        formatShape(to)
+      }: element counts differ (${sizeOf(from)} vs ${sizeOf(out)})`,
+      [from, to],
+    );
+  }
   if (out.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError(
       "reshape",
@@ -1107,9 +1130,10 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
       [a.shape, b.shape],
     );
   }
-  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
-  const b2 = b.ndim === 1 ? b.unsqueeze(-1) : b;
-  if (a2.shape.at(-1) !== b2.shape.at(-2)) {
+  a.assertLive("matmul");
+  b.assertLive("matmul");
+  // Validate before any view or cast exists, so a bad call leaves nothing behind.
+  if (a.shape.at(-1) !== b.shape.at(b.ndim === 1 ? 0 : -2)) {
     throw new ShapeError(
       "matmul",
       `Cannot matmul tensors: inner dimensions differ (lhs ${formatShape(a.shape)}, rhs ${
@@ -1119,6 +1143,14 @@ function matmulFrontend(a: Tensor, b: Tensor): Tensor {
     );
   }
   const dtype = promoteTypes(promoteTypes(a.dtype, b.dtype), "float32");
+  const batchOf = (t: Tensor) => t.shape.slice(0, Math.max(0, t.ndim - 2));
+  broadcastShapes("matmul", [batchOf(a), batchOf(b)]);
+  return atomic(() => matmulChecked(a, b, dtype));
+}
+
+function matmulChecked(a: Tensor, b: Tensor, dtype: DType): Tensor {
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(-1) : b;
   const batch = OPS.matmul.infer([a2, b2].map((t) => ({ shape: t.shape, dtype })), undefined).shape
     .slice(0, -2);
   // Kernels take one batch stride per operand; copy an operand whose batch dims do not collapse.

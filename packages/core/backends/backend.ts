@@ -23,8 +23,11 @@ export interface Backend {
   readonly name: BackendName;
   /** Bytes one element of `dtype` occupies on this backend. */
   bytesPerElement(dtype: DType): number;
-  /** Allocates room for `length` elements; throws before anything is queued if it cannot. */
-  alloc(dtype: DType, length: number): unknown;
+  /**
+   * Allocates room for `length` elements for op `op`; throws (naming `op`) before anything is
+   * queued if it cannot.
+   */
+  alloc(dtype: DType, length: number, op?: string): unknown;
   /** Copies host data into a buffer. */
   write(handle: unknown, dtype: DType, data: TypedArray): void;
   /** Reads `length` elements starting at element `offset` back to the host. */

@@ -199,7 +199,14 @@ export const scatterAdd: KernelOpDef<DimArgs> = {
     checkIndex("scatterAdd", index);
     const ok = index.shape.length === self.shape.length && src.shape.length === self.shape.length &&
       index.shape.every((d, i) => d <= src.shape[i] && (i === dim || d <= self.shape[i]));
-    if (!ok || self.dtype !== src.dtype) {
+    if (self.dtype !== src.dtype) {
+      throw new DTypeError(
+        "scatterAdd",
+        `Cannot scatterAdd: self is ${self.dtype} but src is ${src.dtype}`,
+        [self.dtype, src.dtype],
+      );
+    }
+    if (!ok) {
       throw new ShapeError(
         "scatterAdd",
         `Cannot scatterAdd along dimension ${dim}: self ${

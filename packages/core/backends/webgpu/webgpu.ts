@@ -130,19 +130,20 @@ export class WebGpuBackend implements Backend {
    *
    * @param dtype The dtype.
    * @param length Element count.
+   * @param op The op allocating, for error messages.
    * @returns The handle.
    */
-  alloc(dtype: DType, length: number): GpuHandle {
+  alloc(dtype: DType, length: number, op = "alloc"): GpuHandle {
     this.#check();
     if (dtype === "float16" && !this.device.features.has("shader-f16")) {
-      throw new UnsupportedOpError("alloc", dtype, "webgpu (the adapter lacks shader-f16)");
+      throw new UnsupportedOpError(op, dtype, "webgpu (the adapter lacks shader-f16)");
     }
-    if (dtype === "float64") throw new UnsupportedOpError("alloc", dtype, "webgpu");
+    if (dtype === "float64") throw new UnsupportedOpError(op, dtype, "webgpu");
     const bytes = length * this.bytesPerElement(dtype);
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
       throw new RangeError(
-        `Cannot allocate ${dtype} tensor of ${length} elements on webgpu: ${bytes} bytes exceeds the device's maxStorageBufferBindingSize (${limit})`,
+        `Cannot ${op}: a ${dtype} tensor of ${length} elements needs ${bytes} bytes, more than the device's maxStorageBufferBindingSize (${limit}) on webgpu`,
       );
     }
     return { buffer: this.#storage.acquire(bytes), bytes };
