@@ -15,7 +15,12 @@ const ours = await availableBackends();
 const iterations = (
   n: number,
   slow: boolean,
-) => (n <= 256 ? 20 : n <= 512 ? (slow ? 4 : 10) : slow ? 2 : 4);
+) => (n <= 256 ? 20 : n <= 512 ? (slow ? 4 : 10) : slow ? 3 : 5);
+/**
+ * Every library gets the same warm-up: on the software adapter fresh GPU buffers page-fault on
+ * first touch, so the first few calls of any WebGPU library run up to 2x slower.
+ */
+const WARMUP = 3;
 
 for (const n of SIZES) {
   const a = values(n * n);
@@ -29,7 +34,7 @@ for (const n of SIZES) {
       group,
       baseline: backend === "webgpu" || !ours.includes("webgpu"),
       n: iterations(n, backend === "webgpu" || n >= 1024),
-      warmup: 1,
+      warmup: WARMUP,
       async fn(t) {
         await setBackend(backend);
         x ??= tensor(a, { shape: [n, n] });
@@ -47,7 +52,7 @@ for (const n of SIZES) {
       name: `tfjs ${backend}`,
       group,
       n: iterations(n, backend !== "wasm"),
-      warmup: 1,
+      warmup: WARMUP,
       async fn(t) {
         await useTfjs(backend);
         const x = tf.tensor2d(a, [n, n]);

@@ -84,6 +84,7 @@ export class WebGpuBackend implements Backend {
   readonly device: GPUDevice;
   #storage: BufferPool;
   #uniforms: BufferPool;
+  #staging: BufferPool;
   #pipelines = new Map<string, GPUComputePipeline>();
   #layouts = new Map<string, GPUBindGroupLayout>();
   #encoder: GPUCommandEncoder | null = null;
@@ -104,6 +105,7 @@ export class WebGpuBackend implements Backend {
     const S = GPUBufferUsage;
     this.#storage = new BufferPool(device, S.STORAGE | S.COPY_SRC | S.COPY_DST);
     this.#uniforms = new BufferPool(device, S.UNIFORM | S.COPY_DST);
+    this.#staging = new BufferPool(device, S.MAP_READ | S.COPY_DST, 64 * 2 ** 20);
     this.#errors = device.createBuffer({ size: 16, usage: S.STORAGE | S.COPY_SRC | S.COPY_DST });
     device.lost.then((info) => (this.#lost = info.message || info.reason || "unknown"));
     device.addEventListener("uncapturederror", (e) => {
@@ -289,10 +291,7 @@ export class WebGpuBackend implements Backend {
     const start = Math.floor((offset * size) / 4) * 4;
     const end = Math.ceil(((offset + length) * size) / 4) * 4;
     const bytes = end - start;
-    const staging = this.device.createBuffer({
-      size: bytes + 16,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const staging = this.#staging.acquire(bytes + 16);
     this.#encoder ??= this.device.createCommandEncoder();
     this.#pass?.end();
     this.#pass = null;
@@ -307,9 +306,11 @@ export class WebGpuBackend implements Backend {
       this.#check();
       throw e;
     }
-    const raw = staging.getMappedRange().slice(0);
+    const raw = staging.getMappedRange(0, bytes + 16).slice(0);
     staging.unmap();
-    staging.destroy();
+    // Reusing mapped-read buffers avoids a fresh allocation (and page faults) per read.
+    this.#staging.release(staging);
+    this.#staging.submitted();
     this.#check();
     if (this.#validation !== null) {
       const message = this.#validation;
@@ -347,6 +348,7 @@ export class WebGpuBackend implements Backend {
     this.flush();
     this.#storage.clear();
     this.#uniforms.clear();
+    this.#staging.clear();
     this.device.destroy();
   }
 }
