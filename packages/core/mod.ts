@@ -44,3 +44,21 @@ export type { DType, DTypeArrayMap, TypedArray } from "./dtype.ts";
 export type { PadArgs } from "./ops/movement.ts";
 export { DeviceLostError, DTypeError, ShapeError, UnsupportedOpError } from "./errors.ts";
 export { memory } from "./memory_api.ts";
+export {
+  type ForwardHook,
+  type ForwardPreHook,
+  type ForwardWrapper,
+  type HookHandle,
+  isParameter,
+  type LoadReport,
+  type LoadStateDictOptions,
+  Module,
+  nonPersistent,
+  parameter,
+} from "./nn/module.ts";
+export { type LayerOptions, Linear, uniform } from "./nn/linear.ts";
+export { Embedding } from "./nn/embedding.ts";
+export { LayerNorm, RMSNorm } from "./nn/norm.ts";
+export { Dropout } from "./nn/dropout.ts";
+export { ACT2FN, type Activation, getActivation } from "./nn/activations.ts";
+export { fill_, initWeights, normal_ } from "./nn/init.ts";

@@ -188,8 +188,14 @@ export class Tensor {
     }
     const src = value.contiguous();
     src.#storage.refs++;
+    const from = this.#storage.backend.name;
     this.#storage.release();
     this.#storage = src.#storage;
+    // Moving across backends (Module.to) moves this tensor's count too.
+    if (from !== this.#storage.backend.name && !this.#persistent) {
+      trackTensor(from, -1);
+      trackTensor(this.#storage.backend.name, 1);
+    }
     (this as { strides: readonly number[] }).strides = src.strides;
     (this as { offset: number }).offset = src.offset;
     if (src !== value) src.dispose();
