@@ -62,3 +62,77 @@ export { LayerNorm, RMSNorm } from "./nn/norm.ts";
 export { Dropout } from "./nn/dropout.ts";
 export { ACT2FN, type Activation, getActivation } from "./nn/activations.ts";
 export { fill_, initWeights, normal_ } from "./nn/init.ts";
+export { PretrainedConfig, type ProblemType } from "./registry/config.ts";
+export {
+  defaultRegistry,
+  type ModelPlugin,
+  ModelRegistry,
+  type TaskName,
+} from "./registry/registry.ts";
+export {
+  type FromPretrainedOptions,
+  type LoadingInfo,
+  PreTrainedModel,
+} from "./registry/pretrained_model.ts";
+export {
+  autoClass,
+  AutoConfig,
+  AutoModel,
+  type AutoModelClass,
+  type RegistryOptions,
+} from "./registry/auto.ts";
+export { withBackend } from "./backends/registry.ts";
+export {
+  bceWithLogits,
+  type BceWithLogitsOptions,
+  causalLmLoss,
+  type CausalLmLossOptions,
+  crossEntropy,
+  type CrossEntropyOptions,
+  mseLoss,
+  type MseLossOptions,
+  nllLoss,
+  type NllLossOptions,
+  type Reduction,
+  shiftLabels,
+} from "./nn/losses.ts";
+export {
+  type BaseOptimizerOptions,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type Params,
+  type ParamState,
+  type SavedTensor,
+  type ZeroGradOptions,
+} from "./optim/optimizer.ts";
+export { SGD, type SGDOptions } from "./optim/sgd.ts";
+export { AdamW, type AdamWOptions } from "./optim/adamw.ts";
+export { clipGradNorm, type ClipGradNormOptions, clipGradValue } from "./optim/clip_grad.ts";
+export {
+  constantSchedule,
+  constantScheduleWithWarmup,
+  type CosineScheduleOptions,
+  cosineScheduleWithWarmup,
+  type DecayScheduleOptions,
+  LambdaLR,
+  linearScheduleWithWarmup,
+  type LrLambda,
+  LRScheduler,
+  type ScheduleOptions,
+  type SchedulerStateDict,
+} from "./optim/schedules.ts";
+export {
+  decodeTensor,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  type RawTensor,
+  type ReadOptions,
+  SAFETENSORS_DTYPE_SIZES,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  SafetensorsError,
+  type SafetensorsHeader,
+  serializeSafetensors,
+} from "./io/safetensors.ts";
+export { loadSafetensors, SafetensorsFile, saveSafetensors } from "./io/safetensors_file.ts";

@@ -169,15 +169,18 @@ export class Tensor {
   }
 
   /**
-   * Replaces this tensor's data with `value`'s, in place (for optimizer updates); `value` is disposed.
+   * Replaces this tensor's data with `value`'s, in place (for optimizer updates and moves between
+   * backends); `value` is disposed.
    *
-   * @param value A tensor of the same shape, dtype and backend.
+   * @param value A tensor of the same shape (and dtype unless `allowDtypeChange`).
+   * @param options allowDtypeChange (default false), for casting parameters in place.
    * @returns This tensor.
    */
-  assign(value: Tensor): this {
+  assign(value: Tensor, options: { allowDtypeChange?: boolean } = {}): this {
     this.assertLive("assign");
     value.assertLive("assign");
-    if (formatShape(value.shape) !== formatShape(this.shape) || value.dtype !== this.dtype) {
+    const dtypeOk = value.dtype === this.dtype || options.allowDtypeChange;
+    if (formatShape(value.shape) !== formatShape(this.shape) || !dtypeOk) {
       throw new ShapeError(
         "assign",
         `Cannot assign tensor of shape ${formatShape(value.shape)} (${value.dtype}) to ${
@@ -198,6 +201,7 @@ export class Tensor {
     }
     (this as { strides: readonly number[] }).strides = src.strides;
     (this as { offset: number }).offset = src.offset;
+    (this as { dtype: DType }).dtype = src.dtype;
     if (src !== value) src.dispose();
     value.dispose();
     return this;

@@ -65,6 +65,10 @@ export function getBackend(): BackendName {
 async function initWebGpu(): Promise<WebGpuBackend | null> {
   if (webgpu === undefined) {
     webgpu = await createWebGpuBackend();
+    const gpu = webgpu;
+    // Destroy the device before the process exits: tearing down a live device during exit has
+    // crashed Mesa's software driver now and then ("corrupted size vs. prev_size").
+    if (gpu) globalThis.addEventListener("unload", () => gpu.destroy());
     webgpu?.device.lost.then(() => {
       if (current === webgpu) current = cpu;
       webgpu = undefined;
@@ -120,4 +124,34 @@ export async function availableBackends(): Promise<BackendName[]> {
   if (webgpu) return ["webgpu", "cpu"];
   if (webgpu === null) return ["cpu"];
   return (await getAdapter()) ? ["webgpu", "cpu"] : ["cpu"];
+}
+
+/**
+ * Runs `fn` with `name` as the current backend (initialising it first), then restores the
+ * previous one. Modules built inside create their parameters there.
+ *
+ * @typeParam T The return type.
+ * @param name The backend (nothing: keep the current one).
+ * @param fn A synchronous function.
+ * @returns What `fn` returns.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { withBackend } from "./registry.ts";
+ * import { tensor } from "../creation.ts";
+ *
+ * const t = await withBackend("cpu", () => tensor([1]));
+ * assertEquals(t.backend, "cpu");
+ * ```
+ */
+export async function withBackend<T>(name: BackendName | undefined, fn: () => T): Promise<T> {
+  if (!name) return fn();
+  const prev = current;
+  await setBackend(name);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
 }
