@@ -6,13 +6,14 @@
 
 import { ShapeError } from "./errors.ts";
 import { formatShape, normalizeAxis } from "./shape.ts";
-import type { Tensor } from "./tensor.ts";
+import { apply, type Tensor } from "./tensor.ts";
+import { MAX_CAT_INPUTS } from "./ops/concat.ts";
 
 /**
  * Concatenates tensors along an existing dimension.
  *
- * Each input is padded into the output's extent and the pieces are summed, so gradients come
- * from `pad` and `add` without a rule of their own.
+ * One kernel copies every input into place (longer lists go in groups of six); the gradient of
+ * each input is the matching slice of the output's gradient.
  *
  * @param tensors The tensors (same shape except along `dim`).
  * @param dim The dimension. @default {0}
@@ -46,17 +47,15 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     }
   }
   if (tensors.length === 1) return first;
-  const total = tensors.reduce((n, t) => n + t.shape[d], 0);
-  const shape = first.shape.map((s, i) => (i === d ? total : s));
-  let at = 0;
-  let out: Tensor | null = null;
-  for (const t of tensors) {
-    const starts = shape.map((_, i) => (i === d ? at : 0));
-    at += t.shape[d];
-    const placed = t.pad({ shape, starts, steps: shape.map(() => 1), value: 0 });
-    out = out ? out.add(placed) : placed;
+  // Kernels take a bounded number of inputs; longer lists are concatenated in groups.
+  if (tensors.length > MAX_CAT_INPUTS) {
+    const groups: Tensor[] = [];
+    for (let i = 0; i < tensors.length; i += MAX_CAT_INPUTS) {
+      groups.push(cat(tensors.slice(i, i + MAX_CAT_INPUTS), d));
+    }
+    return cat(groups, d);
   }
-  return out!;
+  return apply("cat", tensors, { dim: d });
 }
 
 /**

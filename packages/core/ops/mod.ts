@@ -9,6 +9,7 @@ import { ELEMENTWISE_OPS } from "./elementwise.ts";
 import { FUSED_OPS } from "./fused.ts";
 import { INDEX_OPS } from "./index.ts";
 import { matmul } from "./matmul.ts";
+import { cat } from "./concat.ts";
 import { MOVEMENT_OPS } from "./movement.ts";
 import { random } from "./random.ts";
 import { REDUCE_OPS } from "./reduce.ts";
@@ -22,6 +23,7 @@ export const OPS = {
   ...FUSED_OPS,
   matmul,
   random,
+  cat,
 } as const;
 
 /** Names of every primitive. */

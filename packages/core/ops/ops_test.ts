@@ -235,13 +235,33 @@ const CASES: { [K in OpName]: OpCase[] } = {
     ),
     c("empty", [{ shape: [4, 3] }], [0, 3], ([x]) => x.slice(0, 2, 2).mul(1)),
   ],
-  pad: [
-    c("cat", [{ shape: [2, 3] }, { shape: [1, 3] }], [3, 3], ([a, b]) => cat([a, b], 0)),
+  cat: [
+    c("dim 0", [{ shape: [2, 3] }, { shape: [1, 3] }], [3, 3], ([a, b]) => cat([a, b], 0)),
     c(
-      "stack at -1",
+      "stack at -1 with a transposed input",
       [{ shape: [2, 3] }, { shape: [2, 3], transposed: true }],
       [2, 3, 2],
       ([a, b]) => stack([a, b], -1),
+    ),
+    c(
+      "three inputs, middle dim, size-0 piece",
+      [{ shape: [2, 1, 2] }, { shape: [2, 0, 2] }, { shape: [2, 3, 2] }],
+      [2, 4, 2],
+      ([a, b, d]) => cat([a, b, d], 1),
+    ),
+    c(
+      "more inputs than one kernel takes",
+      Array.from({ length: 8 }, () => ({ shape: [1, 2] })),
+      [8, 2],
+      (xs) => cat(xs, 0),
+    ),
+  ],
+  pad: [
+    c(
+      "border",
+      [{ shape: [2, 3] }],
+      [4, 5],
+      ([x]) => x.pad({ shape: [4, 5], starts: [1, 2], steps: [1, 1], value: 0 }),
     ),
     c(
       "strided",
