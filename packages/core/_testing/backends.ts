@@ -1,5 +1,6 @@
 /**
- * Test helpers: register one `Deno.test` per available backend, and compare arrays.
+ * Test helpers for packages built on core: register one `Deno.test` per available backend, compare
+ * arrays with tolerances, and draw deterministic test inputs. Exported as `@denoformers/core/testing`.
  *
  * @module
  */
