@@ -69,6 +69,16 @@ function topoOrder(roots: readonly Tensor[]): Tensor[] {
   return order.reverse();
 }
 
+/** The tensors of `order` (a topological order) from which some target can be reached. */
+function nodesReaching(order: readonly Tensor[], targets: ReadonlySet<Tensor>): Set<Tensor> {
+  const reach = new Set<Tensor>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    if (targets.has(t) || (t.node?.inputs ?? []).some((x) => reach.has(x))) reach.add(t);
+  }
+  return reach;
+}
+
 function rootGradient(root: Tensor, given: Tensor | null | undefined): Tensor {
   if (given) {
     if (formatShape(given.shape) !== formatShape(root.shape)) {
@@ -131,8 +141,13 @@ function run(
       hold(r, sum);
     } else hold(r, rootGrads[i]);
   });
+  const order = topoOrder(roots);
+  // grad() only walks nodes on a path to one of its inputs, as PyTorch does; the rest of the
+  // graph (for example beyond the inputs) is neither visited nor freed.
+  const needed = accumulate ? null : nodesReaching(order, targets);
   withGradMode(createGraph, () => {
-    for (const t of topoOrder(roots)) {
+    for (const t of order) {
+      if (needed && !needed.has(t)) continue;
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
@@ -251,4 +266,50 @@ export function grad(
       }: the outputs do not depend on it (pass { allowUnused: true })`,
     );
   });
+}
+
+/**
+ * Gives `output` a custom gradient rule: backward calls `vjp(g, needs)`, which returns one
+ * gradient (or `null`) per entry of `inputs`. This is the hook for autograd extensions such as
+ * gradient checkpointing (like a `torch.autograd.Function`). Outputs created under `noGrad` can
+ * be given a rule afterwards.
+ *
+ * @param output The tensor that gets the rule (it becomes part of the graph).
+ * @param inputs The tensors the rule returns gradients for.
+ * @param vjp The rule.
+ * @param name A name for error messages.
+ * @returns `output`.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { attachVjp, noGrad, tensor } from "@denoformers/core";
+ *
+ * const x = tensor([1, 2], { requiresGrad: true, backend: "cpu" });
+ * // y = 3x computed without a graph, with its gradient supplied by hand.
+ * const y = attachVjp(noGrad(() => x.mul(3)), [x], (g) => [g.mul(3)], "triple");
+ * y.sum().backward();
+ * assertEquals(await x.grad!.toArray(), [3, 3]);
+ * ```
+ */
+export function attachVjp(
+  output: Tensor,
+  inputs: readonly Tensor[],
+  vjp: (g: Tensor, needs: readonly boolean[]) => (Tensor | null)[],
+  name = "custom",
+): Tensor {
+  if (!inputs.some((x) => x.requiresGrad)) return output;
+  output.requiresGrad = true;
+  output.node = {
+    op: {
+      kind: "view",
+      name,
+      view: () => ({ shape: [], strides: [], offset: 0 }),
+      vjp: (g, _o, _i, _a, needs) => vjp(g, needs),
+    },
+    inputs: [...inputs],
+    args: undefined,
+    released: false,
+  };
+  return output;
 }

@@ -34,7 +34,8 @@ export {
   zerosLike,
 } from "./creation.ts";
 export { cat, matmul, stack, where } from "./functional.ts";
-export { backward, type BackwardOptions, grad, type GradOptions } from "./autograd.ts";
+export { attachVjp, backward, type BackwardOptions, grad, type GradOptions } from "./autograd.ts";
+export { type OpTrace, traceOps } from "./trace.ts";
 export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";
 export { type Disposable, keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
 export { getRngState, manualSeed, type RngState, setRngState } from "./rng.ts";

@@ -34,6 +34,7 @@ import {
 } from "./shape.ts";
 import { ShapeError } from "./errors.ts";
 import { nextRandomOffset, rngSeed } from "./rng.ts";
+import { noteOp } from "./trace.ts";
 import { blocksFor, type Distribution } from "./ops/random.ts";
 import { backward as runBackward, type BackwardOptions } from "./autograd.ts";
 
@@ -981,6 +982,7 @@ export function apply<K extends OpName>(
     out.requiresGrad = true;
     out.node = { op, inputs: [...inputs], args, released: false };
   }
+  noteOp(name, inputs, out);
   return out;
 }
 
