@@ -24,6 +24,12 @@ export interface GradOptions extends BackwardOptions {
   gradOutputs?: readonly (Tensor | null)[];
   /** Return `null` for inputs the outputs do not depend on instead of throwing. @default {false} */
   allowUnused?: boolean;
+  /**
+   * Treat the inputs as leaves: do not back-propagate through them to tensors further up, even
+   * when those are inputs too (custom vjps such as checkpointing need this, since the outer
+   * backward carries each input's gradient onwards). @default {false}
+   */
+  stopAtInputs?: boolean;
 }
 
 /** Sums a gradient over the dimensions broadcasting added or stretched, back to `shape`. */
@@ -109,7 +115,7 @@ function run(
   rootGrads: readonly Tensor[],
   targets: ReadonlySet<Tensor>,
   accumulate: boolean,
-  { createGraph = false, retainGraph = createGraph }: BackwardOptions,
+  { createGraph = false, retainGraph = createGraph, stopAtInputs = false }: GradOptions,
 ): Map<Tensor, Tensor> {
   for (const r of roots) {
     if (!r.requiresGrad) {
@@ -154,6 +160,7 @@ function run(
       if (targets.has(t)) {
         owned.add(g);
         result.set(t, g);
+        if (stopAtInputs) continue;
       }
       const node = t.node;
       if (!node) {
