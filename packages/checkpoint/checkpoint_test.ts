@@ -17,6 +17,7 @@ import {
 import { assertAllClose, testBackends } from "@denoformers/core/testing";
 import { checkpoint, CheckpointError, CheckpointOptions } from "./checkpoint.ts";
 import {
+  applyConfigGradientCheckpointing,
   disableInputRequireGrads,
   enableInputRequireGrads,
   gradientCheckpointingDisable,
@@ -267,3 +268,13 @@ testBackends(
     );
   },
 );
+
+Deno.test("config.gradient_checkpointing enables checkpointing once and is not saved again", () => {
+  const model = Object.assign(new Stack(2, 8, 2, 0), {
+    config: { model_type: "toy", gradient_checkpointing: true } as Record<string, unknown>,
+  });
+  assertEquals(applyConfigGradientCheckpointing(model), true);
+  assert(isGradientCheckpointing(model));
+  assert(!("gradient_checkpointing" in model.config));
+  assertEquals(applyConfigGradientCheckpointing(model), false);
+});
