@@ -30,3 +30,37 @@ export {
   type PruneableHeads,
 } from "./find_pruneable_heads_and_indices.ts";
 export { applyChunkingToForward } from "./apply_chunking_to_forward.ts";
+export {
+  DEFAULT_ROPE_THETA,
+  headDim,
+  type RopeConfig,
+  ropeDim,
+  type RopeLayerOptions,
+  ropeLayerTypes,
+  type RopeParameters,
+  standardizeRopeParameters,
+  type StandardRopeParameters,
+} from "./rope/rope_parameters.ts";
+export { type ValidateRopeOptions, validateRopeParameters } from "./rope/rope_validation.ts";
+export {
+  ROPE_INIT_FUNCTIONS,
+  type RopeInitFunction,
+  type RopeInitOptions,
+  type RopeInitResult,
+  type YarnCorrectionRange,
+  yarnCorrectionRange,
+} from "./rope/rope_init.ts";
+export {
+  type ApplyRotaryOptions,
+  applyRotaryPosEmb,
+  type RotatedQueryKey,
+  rotateHalf,
+} from "./rope/rotary.ts";
+export { type DynamicRopeState, dynamicRopeUpdate } from "./rope/dynamic_rope_update.ts";
+export {
+  type RotaryCosSin,
+  RotaryEmbedding,
+  type RotaryEmbeddingOptions,
+  type RotaryForwardOptions,
+  seqLenFromPositionIds,
+} from "./rope/rotary_embedding.ts";
