@@ -148,3 +148,16 @@ Deno.test({
     await setBackend(prev);
   },
 });
+
+testBackends(
+  "softmax of a row of -FLT_MAX (a fully masked attention row) is uniform, not NaN",
+  async () => {
+    const m = -3.4028234663852886e38;
+    const x = tensor([[m, m, m, m], [m, 0, m, 0]]);
+    assertAllClose(await x.softmax(-1).data(), [0.25, 0.25, 0.25, 0.25, 0, 0.5, 0, 0.5]);
+    assertAllClose(
+      Array.from(await x.logSoftmax(-1).data()).slice(0, 4),
+      Array(4).fill(Math.log(0.25)),
+    );
+  },
+);

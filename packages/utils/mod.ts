@@ -64,3 +64,47 @@ export {
   type RotaryForwardOptions,
   seqLenFromPositionIds,
 } from "./rope/rotary_embedding.ts";
+export { ALL_ATTENTION_FUNCTIONS, AttentionInterface } from "./attention/attention_interface.ts";
+export { GeneralInterface } from "./attention/general_interface.ts";
+export { repeatKv } from "./attention/repeat_kv.ts";
+export { eagerAttentionForward } from "./attention/eager.ts";
+export { sdpaAttentionForward } from "./attention/sdpa.ts";
+export type {
+  AttentionFunction,
+  AttentionModule,
+  AttentionOptions,
+  AttentionOutput,
+} from "./attention/types.ts";
+export {
+  addOffsetsToMaskFunction,
+  andMasks,
+  bidirectionalMaskFunction,
+  causalMaskFunction,
+  type MaskFunction,
+  orMasks,
+  slidingWindowBidirectionalMaskFunction,
+  slidingWindowBidirectionalOverlay,
+  slidingWindowCausalMaskFunction,
+  slidingWindowOverlay,
+} from "./masks/mask_functions.ts";
+export {
+  chunkedCausalMaskFunction,
+  chunkedOverlay,
+  packedSequenceMaskFunction,
+  paddingMaskFunction,
+} from "./masks/lookup_mask_functions.ts";
+export { findPackedSequenceIndices, preparePaddingMask } from "./masks/padding.ts";
+export { eagerMask, flashAttentionMask, minFiniteValue, sdpaMask } from "./masks/sdpa_mask.ts";
+export { ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface } from "./masks/mask_interface.ts";
+export {
+  createCausalMask,
+  createChunkedCausalMask,
+  type CreateMaskOptions,
+  createSlidingWindowCausalMask,
+} from "./masks/create_masks.ts";
+export {
+  createBidirectionalMask,
+  type CreateBidirectionalMaskOptions,
+  createBidirectionalSlidingWindowMask,
+} from "./masks/create_bidirectional_masks.ts";
+export type { MaskBuilder, MaskBuilderOptions, MaskCache, MaskConfig } from "./masks/types.ts";

@@ -63,7 +63,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var oo = 0u;
   ${walk.join("\n  ")}
   let n = m(1u);
-  var mx = -3.402823e38;
+  // Exactly -FLT_MAX: a rounded literal sits above it, so a row of -FLT_MAX (a fully masked
+  // attention row) would exponentiate to all zeros and divide 0 by 0.
+  var mx = bitcast<f32>(0xff7fffffu);
   for (var j = t; j < n; j += ${WG}u) { mx = max(mx, ${widen(t, "in0[xo + j * m(2u)]")}); }
   mx = reduce(t, mx, true);
   var total = 0.0;
