@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type HookHandle, Module, type Tensor } from "@denoformers/core";
+import type { HookHandle, Module, Tensor } from "@denoformers/core";
 import { CheckpointOptions } from "./checkpoint.ts";
 import { GradientCheckpointingLayer } from "./gradient_checkpointing_layer.ts";
 
