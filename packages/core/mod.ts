@@ -66,6 +66,7 @@ export { fill_, initWeights, normal_ } from "./nn/init.ts";
 export { PretrainedConfig, type ProblemType } from "./registry/config.ts";
 export {
   defaultRegistry,
+  type HeadFactory,
   type ModelPlugin,
   ModelRegistry,
   type TaskName,

@@ -18,6 +18,14 @@ export type TaskName =
   | "tokenClassification"
   | "questionAnswering";
 
+/**
+ * Builds a task model from a config. Declared through a method type so a plugin for a specific
+ * config class (`ModelPlugin<LlamaConfig>`) still fits where any plugin is expected.
+ */
+export type HeadFactory<C extends PretrainedConfig> = {
+  build(config: C): PreTrainedModel;
+}["build"];
+
 /** What an architecture registers. */
 export interface ModelPlugin<C extends PretrainedConfig = PretrainedConfig> {
   /** The `model_type` of its `config.json`. */
@@ -29,7 +37,7 @@ export interface ModelPlugin<C extends PretrainedConfig = PretrainedConfig> {
   /** Attribute under which task models hold the base model (Hugging Face `base_model_prefix`). */
   readonly baseModelPrefix: string;
   /** Model-specific task heads; other tasks fall back to the generic heads. */
-  readonly heads?: Readonly<Partial<Record<TaskName, (config: C) => PreTrainedModel>>>;
+  readonly heads?: Readonly<Partial<Record<TaskName, HeadFactory<C>>>>;
   /** Which layers gradient checkpointing wraps. */
   readonly checkpointLayers?: (m: Module) => boolean;
 }

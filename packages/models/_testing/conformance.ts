@@ -25,19 +25,19 @@ import type { BaseModelOptions, BaseModelOutput, LMOptions, LMOutput } from "../
 import { DynamicCache } from "../cache.ts";
 
 /** What an architecture supplies to the suite. */
-export interface ConformanceSpec {
+export interface ConformanceSpec<C extends PretrainedConfig = PretrainedConfig> {
   /** Test name prefix. */
   name: string;
   /** The registry plugin. */
-  plugin: ModelPlugin;
+  plugin: ModelPlugin<C>;
   /** A tiny config; `dropout` sets every dropout probability the architecture has. */
-  config: (overrides?: Record<string, unknown>) => PretrainedConfig;
+  config: (overrides?: Record<string, unknown>) => C;
   /** Config keys that hold dropout probabilities (set to 0.1 for the checkpointing test). */
   dropoutKeys: readonly string[];
   /** Hugging Face state-dict keys the base model must have. */
   expectedKeys: readonly string[];
   /** Builds the LM head model (causal or masked). */
-  lmHead: (config: PretrainedConfig) => PreTrainedModel;
+  lmHead: (config: C) => PreTrainedModel;
   /** Whether the model is a decoder with a KV cache. */
   decoder: boolean;
 }
@@ -55,7 +55,7 @@ const mask = (backend: BackendName) =>
  *
  * @param spec The architecture.
  */
-export function runConformance(spec: ConformanceSpec): void {
+export function runConformance<C extends PretrainedConfig>(spec: ConformanceSpec<C>): void {
   const t = (name: string, fn: (b: BackendName) => Promise<void> | void) =>
     testBackends(`${spec.name}: ${name}`, fn);
 
