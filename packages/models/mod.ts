@@ -18,6 +18,7 @@
  */
 
 import { defaultRegistry, type ModelPlugin, type ModelRegistry } from "@denoformers/core";
+import { gpt2 } from "./gpt2/mod.ts";
 import { llama } from "./llama/mod.ts";
 
 export { DynamicCache } from "./cache.ts";
@@ -29,6 +30,7 @@ export type {
   LMOptions,
   LMOutput,
 } from "./outputs.ts";
+export * from "./gpt2/mod.ts";
 export * from "./llama/mod.ts";
 
 /**
@@ -42,7 +44,7 @@ export * from "./llama/mod.ts";
  * assert(BUILTIN_MODELS.some((p) => p.modelType === "llama"));
  * ```
  */
-export const BUILTIN_MODELS: readonly ModelPlugin[] = [llama];
+export const BUILTIN_MODELS: readonly ModelPlugin[] = [gpt2, llama];
 
 /**
  * Registers every built-in architecture (skipping types already registered).
