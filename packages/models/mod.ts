@@ -18,6 +18,7 @@
  */
 
 import { defaultRegistry, type ModelPlugin, type ModelRegistry } from "@denoformers/core";
+import { bert } from "./bert/mod.ts";
 import { gpt2 } from "./gpt2/mod.ts";
 import { llama } from "./llama/mod.ts";
 
@@ -30,6 +31,7 @@ export type {
   LMOptions,
   LMOutput,
 } from "./outputs.ts";
+export * from "./bert/mod.ts";
 export * from "./gpt2/mod.ts";
 export * from "./llama/mod.ts";
 
@@ -44,7 +46,7 @@ export * from "./llama/mod.ts";
  * assert(BUILTIN_MODELS.some((p) => p.modelType === "llama"));
  * ```
  */
-export const BUILTIN_MODELS: readonly ModelPlugin[] = [gpt2, llama];
+export const BUILTIN_MODELS: readonly ModelPlugin[] = [bert, gpt2, llama];
 
 /**
  * Registers every built-in architecture (skipping types already registered).

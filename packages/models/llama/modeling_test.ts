@@ -3,7 +3,6 @@ import {
   autoClass,
   causalLmLoss,
   manualSeed,
-  type ModelPlugin,
   ModelRegistry,
   type PretrainedConfig,
   type Tensor,
