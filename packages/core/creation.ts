@@ -5,7 +5,7 @@
  */
 
 import type { BackendName } from "./backends/backend.ts";
-import { convertArray, type DType, type TypedArray } from "./dtype.ts";
+import { convertArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { ShapeError } from "./errors.ts";
 import { sizeOf } from "./shape.ts";
 import { fromTypedArray, fullOn, type NestedArray, randomTensor, type Tensor } from "./tensor.ts";
@@ -248,8 +248,12 @@ function randomFloat(
   dist: "uniform" | "normal",
 ): Tensor {
   const dtype = options.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") {
+  if (!isFloat(dtype)) {
     throw new TypeError(`Cannot draw random ${dtype} values: expected a float dtype`);
+  }
+  if (dtype === "float16") {
+    // Draw in float32 (the same stream on every backend) and round once.
+    return finish(randomTensor(shape, "float32", dist, options.backend).cast("float16"), options);
   }
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new ShapeError("random", `Cannot draw random values of shape [${shape.join(", ")}]`, [

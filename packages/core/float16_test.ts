@@ -81,3 +81,15 @@ testF16("gradients flow in float16", async () => {
   assertEquals(w.grad!.dtype, "float16");
   assertEquals(Array.from(await w.grad!.data()), [1, -2, 4]);
 });
+
+testF16("rand and randn draw float16 values (float32 draws rounded once)", async () => {
+  manualSeed(5);
+  const half = randn([64], { dtype: "float16" });
+  manualSeed(5);
+  const full = randn([64]);
+  assertEquals(half.dtype, "float16");
+  assertEquals(
+    Array.from(await half.data()),
+    Array.from(await full.data(), (v) => Math.f16round(v)),
+  );
+});
