@@ -21,6 +21,18 @@ import type { ModelPlugin } from "@denoformers/core";
 import { BertConfig } from "./config.ts";
 import { BertLayer } from "./layers.ts";
 import { BertForMaskedLM, BertModel } from "./modeling.ts";
+export {
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  type BertHeadOptions,
+} from "./heads.ts";
+import {
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertTaskModel,
+} from "./heads.ts";
 
 export { BertConfig } from "./config.ts";
 export {
@@ -66,6 +78,11 @@ export const bert: ModelPlugin<BertConfig> = {
   parseConfig: (values) => new BertConfig(values),
   createBaseModel: (config) => new BertModel(config),
   baseModelPrefix: "bert",
-  heads: { maskedLm: (config) => new BertForMaskedLM(config) },
+  heads: {
+    maskedLm: (config) => new BertForMaskedLM(config),
+    sequenceClassification: (config) => new BertForSequenceClassification(config),
+    tokenClassification: (config) => new BertForTokenClassification(config),
+    questionAnswering: (config) => new BertForQuestionAnswering(config),
+  },
   checkpointLayers: (m) => m instanceof BertLayer,
 };
