@@ -21,16 +21,17 @@ import type { ModelPlugin } from "@denoformers/core";
 import { BertConfig } from "./config.ts";
 import { BertLayer } from "./layers.ts";
 import { BertForMaskedLM, BertModel } from "./modeling.ts";
+import {
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+} from "./heads.ts";
+
 export {
   BertForQuestionAnswering,
   BertForSequenceClassification,
   BertForTokenClassification,
   type BertHeadOptions,
-} from "./heads.ts";
-import {
-  BertForQuestionAnswering,
-  BertForSequenceClassification,
-  BertForTokenClassification,
   BertTaskModel,
 } from "./heads.ts";
 
