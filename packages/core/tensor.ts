@@ -861,11 +861,7 @@ export class Tensor {
    * @returns The activation.
    */
   gelu(approximate: "none" | "tanh" = "none"): Tensor {
-    if (approximate === "tanh") {
-      const inner = this.add(this.mul(this).mul(this).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-      return this.mul(0.5).mul(inner.tanh().add(1));
-    }
-    return this.mul(0.5).mul(this.mul(Math.SQRT1_2).erf().add(1));
+    return apply("gelu", [floatOf(this)], { approximate });
   }
   /** SiLU (swish): `x * sigmoid(x)`. @returns The activation. */
   silu(): Tensor {

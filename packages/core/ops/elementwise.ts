@@ -409,6 +409,29 @@ export const cast: ElementwiseOpDef<CastArgs> = elementwise<CastArgs>(
   { keyOf: (a) => a.dtype },
 );
 
+/**
+ * Builds a float unary elementwise op with arguments (for fused overrides such as GELU).
+ *
+ * @param name Op name.
+ * @param cpu The scalar function for given arguments.
+ * @param wgsl The WGSL expression of value `v` for given arguments (computed in f32).
+ * @param vjp The gradient rule.
+ * @param prelude WGSL helper functions the expression uses.
+ * @returns The op.
+ */
+export function elementwiseOp<A extends object>(
+  name: string,
+  cpu: (args: A) => (x: number) => number,
+  wgsl: (v: string, args: A) => string,
+  vjp: Vjp<A>,
+  prelude?: string,
+): ElementwiseOpDef<A> {
+  return elementwise<A>(name, 1, "float", same, cpu as (args: A) => Fn, (v, _t, args) => wgsl(v[0], args), vjp, {
+    keyOf: (args) => JSON.stringify(args),
+    prelude,
+  });
+}
+
 /** Every elementwise primitive, keyed by op name. */
 export const ELEMENTWISE_OPS = {
   neg,

@@ -11,6 +11,8 @@ import type { Tensor } from "../tensor.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { KernelOpDef, TensorMeta, ViewMeta } from "./op_def.ts";
 import type { DimArgs } from "./index.ts";
+import { type ElementwiseOpDef, elementwiseOp } from "./elementwise.ts";
+import { erf, ERF_WGSL } from "./erf.ts";
 import { bindingsWgsl, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";
 
@@ -129,5 +131,51 @@ export const softmax: FusedOpDef<DimArgs> = fusedRows(false);
 /** Log-softmax along `dim`: `x - max - log(sum(exp(x - max)))`. */
 export const logSoftmax: FusedOpDef<DimArgs> = fusedRows(true);
 
+/** Arguments of {@linkcode gelu}. */
+export interface GeluArgs {
+  /** `"none"`: the erf form; `"tanh"`: the tanh approximation. */
+  readonly approximate: "none" | "tanh";
+}
+
+const SQRT_2_OVER_PI = 0.7978845608028654;
+const INV_SQRT_2PI = 0.3989422804014327;
+
+/**
+ * GELU in one elementwise kernel instead of five (benchmarked in benches/ops_bench.ts). Its meaning
+ * is the composite `0.5·x·(1 + erf(x/√2))` (or the tanh form), which the op test checks it against.
+ */
+export const gelu: FusedOpDef<GeluArgs> & ElementwiseOpDef<GeluArgs> = {
+  ...elementwiseOp<GeluArgs>(
+    "gelu",
+    ({ approximate }) =>
+      approximate === "tanh"
+        ? (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+        : (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)),
+    (v, { approximate }) =>
+      approximate === "tanh"
+        ? `(0.5 * ${v} * (1.0 + tanh(clamp(${SQRT_2_OVER_PI} * (${v} + 0.044715 * ${v} * ${v} * ${v}), -15.0, 15.0))))`
+        : `(0.5 * ${v} * (1.0 + erf_f32(${v} * ${Math.SQRT1_2})))`,
+    (g, _o, [x], { approximate }) => {
+      if (approximate === "tanh") {
+        const x2 = x.mul(x);
+        const t = x.add(x2.mul(x).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh();
+        const dt = t.mul(t).neg().add(1).mul(x2.mul(3 * 0.044715).add(1)).mul(SQRT_2_OVER_PI);
+        return [g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(dt)))];
+      }
+      const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
+      const pdf = x.mul(x).mul(-0.5).exp().mul(INV_SQRT_2PI);
+      return [g.mul(cdf.add(x.mul(pdf)))];
+    },
+    ERF_WGSL,
+  ),
+  decompose(x, { approximate }) {
+    if (approximate === "tanh") {
+      const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(SQRT_2_OVER_PI);
+      return x.mul(0.5).mul(inner.tanh().add(1));
+    }
+    return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+  },
+};
+
 /** Every fused op, keyed by name. */
-export const FUSED_OPS = { softmax, logSoftmax } as const;
+export const FUSED_OPS = { softmax, logSoftmax, gelu } as const;

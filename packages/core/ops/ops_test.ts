@@ -322,6 +322,10 @@ const CASES: { [K in OpName]: OpCase[] } = {
     c("dim 0 transposed", [{ shape: [3, 4], transposed: true }], [3, 4], ([x]) => x.softmax(0)),
     c("wide", [{ shape: [2, 130] }], [2, 130], ([x]) => x.softmax(-1)),
   ],
+  gelu: [
+    ...unaryCases((x) => x.gelu()),
+    c("tanh form", [{ shape: [3, 4], transposed: true }], [3, 4], ([x]) => x.gelu("tanh")),
+  ],
   logSoftmax: [
     c("last", [{ shape: [2, 5] }], [2, 5], ([x]) => x.logSoftmax(-1)),
     c("dim 1 of 3-D", [{ shape: [2, 3, 2] }], [2, 3, 2], ([x]) => x.logSoftmax(1)),
@@ -508,19 +512,22 @@ for (const op of Object.keys(CASES) as OpName[]) {
   });
 }
 
-Deno.test("fused softmax and logSoftmax agree with their composite definitions", async () => {
+Deno.test("fused softmax, logSoftmax and gelu agree with their composite definitions", async () => {
   const rng = testRng(5);
   const x = fromTypedArray(
     Float32Array.from({ length: 24 }, () => rng() * 8 - 4),
     [2, 3, 4],
     "cpu",
   );
-  for (const [name, op] of Object.entries(FUSED_OPS)) {
+  for (const name of ["softmax", "logSoftmax"] as const) {
     for (const dim of [0, 1, -1]) {
       const fused = name === "softmax" ? x.softmax(dim) : x.logSoftmax(dim);
-      assertAllClose(await fused.data(), await op.decompose(x, { dim: (dim + 3) % 3 }).data(), {
-        label: `${name} dim ${dim}`,
-      });
+      const composite = FUSED_OPS[name].decompose(x, { dim: (dim + 3) % 3 });
+      assertAllClose(await fused.data(), await composite.data(), { label: `${name} dim ${dim}` });
     }
+  }
+  for (const approximate of ["none", "tanh"] as const) {
+    const composite = FUSED_OPS.gelu.decompose(x, { approximate });
+    assertAllClose(await x.gelu(approximate).data(), await composite.data(), { label: `gelu ${approximate}` });
   }
 });
