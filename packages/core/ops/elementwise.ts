@@ -426,10 +426,19 @@ export function elementwiseOp<A extends object>(
   vjp: Vjp<A>,
   prelude?: string,
 ): ElementwiseOpDef<A> {
-  return elementwise<A>(name, 1, "float", same, cpu as (args: A) => Fn, (v, _t, args) => wgsl(v[0], args), vjp, {
-    keyOf: (args) => JSON.stringify(args),
-    prelude,
-  });
+  return elementwise<A>(
+    name,
+    1,
+    "float",
+    same,
+    cpu as (args: A) => Fn,
+    (v, _t, args) => wgsl(v[0], args),
+    vjp,
+    {
+      keyOf: (args) => JSON.stringify(args),
+      prelude,
+    },
+  );
 }
 
 /** Every elementwise primitive, keyed by op name. */

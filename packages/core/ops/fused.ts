@@ -11,7 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { KernelOpDef, TensorMeta, ViewMeta } from "./op_def.ts";
 import type { DimArgs } from "./index.ts";
-import { type ElementwiseOpDef, elementwiseOp } from "./elementwise.ts";
+import { elementwiseOp, type ElementwiseOpDef } from "./elementwise.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
 import { bindingsWgsl, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";

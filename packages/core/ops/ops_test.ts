@@ -528,6 +528,8 @@ Deno.test("fused softmax, logSoftmax and gelu agree with their composite definit
   }
   for (const approximate of ["none", "tanh"] as const) {
     const composite = FUSED_OPS.gelu.decompose(x, { approximate });
-    assertAllClose(await x.gelu(approximate).data(), await composite.data(), { label: `gelu ${approximate}` });
+    assertAllClose(await x.gelu(approximate).data(), await composite.data(), {
+      label: `gelu ${approximate}`,
+    });
   }
 });
