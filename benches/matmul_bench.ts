@@ -1,12 +1,20 @@
 /**
- * Square float32 matmul at 256, 512 and 1024, result read back to JS memory, for our CPU and
- * WebGPU backends and tfjs cpu / wasm / webgpu in the same run. `scripts/bench_report.ts` turns
- * the times into GFLOP/s (2·N³ per iteration).
+ * Square float32 matmul at 256, 512 and 1024, result read back to JS memory, for our WebGPU
+ * backend, our CPU backend on its WebAssembly SIMD kernel and on its TypeScript reference kernel,
+ * and tfjs cpu / wasm / webgpu in the same run. `scripts/bench_report.ts` turns the times into
+ * GFLOP/s (2·N³ per iteration).
  *
  * @module
  */
 
-import { availableBackends, setBackend, type Tensor, tensor } from "@denoformers/core";
+import {
+  availableBackends,
+  cpuKernelCounts,
+  setBackend,
+  setCpuKernels,
+  type Tensor,
+  tensor,
+} from "@denoformers/core";
 import { tf, TFJS_BACKENDS, useTfjs, values } from "./_peers.ts";
 
 const SIZES = [256, 512, 1024];
@@ -26,24 +34,36 @@ for (const n of SIZES) {
   const a = values(n * n);
   const b = values(n * n).reverse();
   const group = `matmul N=${n}`;
-  for (const backend of ["webgpu", "cpu"] as const) {
+  const variants = [
+    { name: "webgpu", backend: "webgpu", wasm: true },
+    { name: "cpu wasm-simd", backend: "cpu", wasm: true },
+    { name: "cpu ts", backend: "cpu", wasm: false },
+  ] as const;
+  for (const { name, backend, wasm } of variants) {
     if (!ours.includes(backend)) continue;
     let x: Tensor | undefined, y: Tensor | undefined;
+    const slow = backend === "webgpu" || !wasm;
     Deno.bench({
-      name: `denoformers ${backend}`,
+      name: `denoformers ${name}`,
       group,
-      baseline: backend === "webgpu" || !ours.includes("webgpu"),
-      n: iterations(n, backend === "webgpu" || n >= 1024),
+      baseline: backend === "webgpu" || (!ours.includes("webgpu") && wasm),
+      n: iterations(n, slow),
       warmup: WARMUP,
       async fn(t) {
         await setBackend(backend);
+        const previous = setCpuKernels({ wasm });
         x ??= tensor(a, { shape: [n, n] });
         y ??= tensor(b, { shape: [n, n] });
+        const before = cpuKernelCounts().wasmMatmul;
         t.start();
         const out = x.matmul(y);
         await out.data();
         t.end();
         out.dispose();
+        setCpuKernels(previous);
+        if (backend === "cpu" && (cpuKernelCounts().wasmMatmul > before) !== wasm) {
+          throw new Error(`Cannot bench "${name}": the other CPU matmul kernel ran`);
+        }
       },
     });
   }

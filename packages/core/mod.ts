@@ -40,6 +40,13 @@ export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";
 export { type Disposable, keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
 export { getRngState, manualSeed, type RngState, setRngState } from "./rng.ts";
 export { availableBackends, getBackend, setBackend } from "./backends/registry.ts";
+export {
+  type CpuKernelCounts,
+  cpuKernelCounts,
+  type CpuKernelOptions,
+  getCpuKernels,
+  setCpuKernels,
+} from "./backends/cpu_kernels.ts";
 export type { BackendName } from "./backends/backend.ts";
 export type { DType, DTypeArrayMap, TypedArray } from "./dtype.ts";
 export type { PadArgs } from "./ops/movement.ts";

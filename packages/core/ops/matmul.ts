@@ -12,6 +12,8 @@ import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "../shape
 import { forceOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, ViewMeta } from "./op_def.ts";
 import { type MatmulOperand, matmulProgram } from "./wgsl_matmul.ts";
+import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
+import { wasmMatmul } from "../wasm/wasm_gemm.ts";
 
 /**
  * Dense `C[M,N] = A[M,K] · B[K,N]` on packed operands: `a` row-major, `bt` holding B transposed
@@ -86,7 +88,12 @@ function batchOffsets(x: ViewMeta, batch: readonly number[]): Int32Array {
   return forceOffsets(batch, strides, x.offset);
 }
 
-function matmulCpu([a, b]: readonly CpuView[], out: TypedArray, batch: readonly number[]): void {
+function matmulCpu(inputs: readonly CpuView[], out: TypedArray, batch: readonly number[]): void {
+  // float32 runs on the WebAssembly SIMD kernel where it can (float32 accumulation); the
+  // TypeScript kernel below is the definition, and runs float64 and wherever that one declines.
+  if (getCpuKernels().wasm && wasmMatmul(inputs, out, batch)) return countCpuKernel("wasmMatmul");
+  countCpuKernel("tsMatmul");
+  const [a, b] = inputs;
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.shape.length - 1];
   const [ars, acs] = a.strides.slice(-2);

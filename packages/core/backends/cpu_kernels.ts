@@ -1,0 +1,122 @@
+/**
+ * Switches for the CPU backend's accelerated kernels, and counters showing which kernel ran.
+ *
+ * The TypeScript kernels of the op table are the reference definition of every op. Where an
+ * accelerated kernel exists (the WebAssembly SIMD matmul for float32) the CPU backend uses it when
+ * it can and falls back to the reference otherwise; turning it off runs the reference everywhere,
+ * so the two can be compared on the same inputs.
+ *
+ * @example Compare the WebAssembly and TypeScript matmul
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { tensor } from "@denoformers/core";
+ * import { setCpuKernels } from "./cpu_kernels.ts";
+ *
+ * const a = tensor([[1, 2], [3, 4]], { backend: "cpu" });
+ * const fast = a.matmul(a).dataSync();
+ * const previous = setCpuKernels({ wasm: false });
+ * try {
+ *   assertEquals(a.matmul(a).dataSync(), fast);
+ * } finally {
+ *   setCpuKernels(previous);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+/** Which accelerated CPU kernels may run. */
+export interface CpuKernelOptions {
+  /** Use the WebAssembly SIMD kernels where available (default `true`). */
+  readonly wasm: boolean;
+}
+
+/** How many times each CPU matmul kernel ran in this process. */
+export interface CpuKernelCounts {
+  /** Calls served by the WebAssembly SIMD kernel. */
+  readonly wasmMatmul: number;
+  /** Calls served by the TypeScript reference kernel. */
+  readonly tsMatmul: number;
+}
+
+let options: CpuKernelOptions = { wasm: true };
+const counts = { wasmMatmul: 0, tsMatmul: 0 };
+
+/**
+ * Turns accelerated CPU kernels on or off for the whole process.
+ *
+ * @param next The options to change; omitted ones keep their value.
+ * @returns The options before the change, to restore them later.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { getCpuKernels, setCpuKernels } from "./cpu_kernels.ts";
+ *
+ * const previous = setCpuKernels({ wasm: false });
+ * assertEquals(getCpuKernels().wasm, false);
+ * setCpuKernels(previous);
+ * ```
+ */
+export function setCpuKernels(next: Partial<CpuKernelOptions>): CpuKernelOptions {
+  const previous = options;
+  options = { ...options, ...next };
+  return previous;
+}
+
+/**
+ * The current kernel options.
+ *
+ * @returns Which accelerated kernels may run.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { getCpuKernels } from "./cpu_kernels.ts";
+ *
+ * assertEquals(typeof getCpuKernels().wasm, "boolean");
+ * ```
+ */
+export function getCpuKernels(): CpuKernelOptions {
+  return options;
+}
+
+/**
+ * How often each CPU matmul kernel has run (a test's proof that the fast path was taken).
+ *
+ * @returns A snapshot of the counters.
+ *
+ * @example Usage
+ * ```ts
+ * import { assert } from "@std/assert";
+ * import { tensor } from "@denoformers/core";
+ * import { cpuKernelCounts } from "./cpu_kernels.ts";
+ *
+ * const before = cpuKernelCounts();
+ * tensor([[1, 2]], { backend: "cpu" }).matmul(tensor([[3], [4]], { backend: "cpu" }));
+ * const after = cpuKernelCounts();
+ * assert(after.wasmMatmul + after.tsMatmul === before.wasmMatmul + before.tsMatmul + 1);
+ * ```
+ */
+export function cpuKernelCounts(): CpuKernelCounts {
+  return { ...counts };
+}
+
+/**
+ * Records one run of a CPU kernel (called by the op table's CPU kernels).
+ *
+ * @param kernel The kernel that ran.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { countCpuKernel, cpuKernelCounts } from "./cpu_kernels.ts";
+ *
+ * const before = cpuKernelCounts().tsMatmul;
+ * countCpuKernel("tsMatmul");
+ * assertEquals(cpuKernelCounts().tsMatmul, before + 1);
+ * ```
+ */
+export function countCpuKernel(kernel: keyof CpuKernelCounts): void {
+  counts[kernel]++;
+}

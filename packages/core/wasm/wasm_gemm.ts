@@ -1,0 +1,290 @@
+/**
+ * Float32 matmul on the WebAssembly SIMD kernel of `gemm.wat`: packs strided, possibly transposed
+ * and broadcast-batched operands into the module's linear memory, runs the 4×8 register-blocked
+ * kernel and copies C out. The module is compiled synchronously on first use (it is well under the
+ * 4 KiB that Chromium before version 114 allowed for synchronous compilation on the main thread);
+ * where WebAssembly or its 128-bit SIMD is missing, {@linkcode wasmGemmAvailable} is `false` and {@linkcode wasmMatmul}
+ * declines, so callers fall back to the TypeScript reference kernel.
+ *
+ * @module
+ */
+
+import { broadcastStrides } from "../shape.ts";
+import { forceOffsets } from "../ops/cpu_util.ts";
+import type { CpuView } from "../ops/op_def.ts";
+import type { TypedArray } from "../dtype.ts";
+import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
+
+interface GemmExports {
+  readonly memory: WebAssembly.Memory;
+  gemm(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    n: number,
+    k: number,
+    ldc: number,
+    acc: number,
+  ): void;
+}
+
+/** `(module (func (result v128) (v128.const i64x2 0 0)))`: validates only where SIMD exists. */
+const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
+/** Rows per A panel and columns per B panel of the micro-kernel. */
+const MR = 4, NR = 8;
+/** Default cap on the linear memory used for packed operands and C (memory never shrinks). */
+const DEFAULT_WORKSPACE_BYTES = 64 << 20;
+
+let gemm: GemmExports | null | undefined;
+let heap: Float32Array = new Float32Array(0);
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function load(): GemmExports | null {
+  if (gemm !== undefined) return gemm;
+  gemm = null;
+  try {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(decode(SIMD_PROBE))) return null;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(decode(GEMM_WASM_BASE64)));
+    gemm = instance.exports as unknown as GemmExports;
+  } catch {
+    gemm = null;
+  }
+  return gemm;
+}
+
+/**
+ * Whether the WebAssembly SIMD GEMM kernel can run here (WebAssembly with 128-bit SIMD).
+ *
+ * @returns `true` when {@linkcode wasmMatmul} can run float32 products.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { wasmGemmAvailable } from "./wasm_gemm.ts";
+ *
+ * assertEquals(typeof wasmGemmAvailable(), "boolean");
+ * ```
+ */
+export function wasmGemmAvailable(): boolean {
+  return load() !== null;
+}
+
+/**
+ * A float32 view of at least `floats` elements of the module's memory, growing it if needed, or
+ * `null` when the memory cannot grow that far.
+ */
+function reserve(g: GemmExports, floats: number): Float32Array | null {
+  const bytes = floats * 4;
+  const have = g.memory.buffer.byteLength;
+  try {
+    if (have < bytes) g.memory.grow(Math.ceil((bytes - have) / 65536));
+  } catch {
+    return null;
+  }
+  if (heap.buffer !== g.memory.buffer) heap = new Float32Array(g.memory.buffer);
+  return heap;
+}
+
+/**
+ * Packs rows `r0 .. r0+rows` of a strided `[*, K]` matrix (row stride `rs`, column stride `cs`)
+ * into panels of {@linkcode MR} rows, each `[K][MR]`, zero-padding the last panel. Each step reads
+ * one column of a panel, which is MR sequential streams for a row-major matrix and MR neighbours
+ * for a transposed one.
+ */
+function packA(
+  src: Float32Array,
+  off: number,
+  rs: number,
+  cs: number,
+  r0: number,
+  rows: number,
+  K: number,
+  dst: Float32Array,
+  base: number,
+): void {
+  let d = base;
+  for (let p = 0; p < rows; p += MR) {
+    const s0 = off + (r0 + p) * rs;
+    const valid = Math.min(MR, rows - p);
+    if (valid === MR) {
+      for (let k = 0, s = s0; k < K; k++, s += cs, d += MR) {
+        dst[d] = src[s];
+        dst[d + 1] = src[s + rs];
+        dst[d + 2] = src[s + 2 * rs];
+        dst[d + 3] = src[s + 3 * rs];
+      }
+    } else {
+      for (let k = 0, s = s0; k < K; k++, s += cs) {
+        for (let r = 0; r < MR; r++) dst[d++] = r < valid ? src[s + r * rs] : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Packs columns `c0 .. c0+cols` of a strided `[K, *]` matrix into panels of {@linkcode NR}
+ * columns, each `[K][NR]`, zero-padding the last panel.
+ */
+function packB(
+  src: Float32Array,
+  off: number,
+  rs: number,
+  cs: number,
+  c0: number,
+  cols: number,
+  K: number,
+  dst: Float32Array,
+  base: number,
+): void {
+  let d = base;
+  for (let q = 0; q < cols; q += NR) {
+    const s0 = off + (c0 + q) * cs;
+    const valid = Math.min(NR, cols - q);
+    if (valid === NR) {
+      const c2 = 2 * cs, c3 = 3 * cs, c4 = 4 * cs, c5 = 5 * cs, c6 = 6 * cs, c7 = 7 * cs;
+      for (let k = 0, s = s0; k < K; k++, s += rs, d += NR) {
+        dst[d] = src[s];
+        dst[d + 1] = src[s + cs];
+        dst[d + 2] = src[s + c2];
+        dst[d + 3] = src[s + c3];
+        dst[d + 4] = src[s + c4];
+        dst[d + 5] = src[s + c5];
+        dst[d + 6] = src[s + c6];
+        dst[d + 7] = src[s + c7];
+      }
+    } else {
+      for (let k = 0, s = s0; k < K; k++, s += rs) {
+        for (let c = 0; c < NR; c++) dst[d++] = c < valid ? src[s + c * cs] : 0;
+      }
+    }
+  }
+}
+
+const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
+
+function batchOffsets(x: CpuView, batch: readonly number[]): Int32Array {
+  const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
+  return forceOffsets(batch, strides, x.offset);
+}
+
+/** Options for {@linkcode wasmMatmul}. */
+export interface WasmMatmulOptions {
+  /**
+   * Most bytes of linear memory to use for packed operands and C (default 64 MiB). Larger
+   * products are computed in row and column blocks that fit; the memory never shrinks.
+   */
+  readonly maxWorkspaceBytes?: number;
+}
+
+/**
+ * Batched float32 matmul `[...B, M, K] @ [...B, K, N] -> [...B, M, N]` on the WebAssembly SIMD
+ * kernel, with the operands given as strided views whose batch dimensions broadcast to `batch`.
+ *
+ * @param inputs The two operands (any strides and offsets; batch dimensions broadcast).
+ * @param out The contiguous output, `sizeOf(batch) * M * N` elements.
+ * @param batch The broadcast batch shape of the output.
+ * @param options Workspace limit.
+ * @returns `false` without touching `out` when the kernel cannot run here (no WebAssembly SIMD,
+ * operands or output not float32, a K too large for the workspace, or linear memory that cannot
+ * grow); `true` once `out` holds the product.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { wasmGemmAvailable, wasmMatmul } from "./wasm_gemm.ts";
+ *
+ * const a = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], strides: [2, 1], offset: 0, dtype: "float32" as const };
+ * const out = new Float32Array(4);
+ * if (wasmGemmAvailable()) {
+ *   assertEquals(wasmMatmul([a, a], out, []), true);
+ *   assertEquals(Array.from(out), [7, 10, 15, 22]);
+ * }
+ * ```
+ */
+export function wasmMatmul(
+  inputs: readonly CpuView[],
+  out: TypedArray,
+  batch: readonly number[],
+  options: WasmMatmulOptions = {},
+): boolean {
+  const [a, b] = inputs;
+  if (
+    a.dtype !== "float32" || b.dtype !== "float32" || !(a.data instanceof Float32Array) ||
+    !(b.data instanceof Float32Array) || !(out instanceof Float32Array)
+  ) return false;
+  const g = load();
+  if (g === null) return false;
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.shape.length - 1];
+  const mn = M * N;
+  if (mn === 0) return true;
+  if (K === 0) {
+    out.fill(0);
+    return true;
+  }
+  // Blocks: all columns when B fits in half the workspace, then as many rows as fit in the rest.
+  const budget = Math.floor((options.maxWorkspaceBytes ?? DEFAULT_WORKSPACE_BYTES) / 4);
+  const Np = roundUp(N, NR);
+  const nb = K * Np <= budget / 2 ? Np : Math.floor(budget / 2 / K / NR) * NR;
+  const mb = Math.min(roundUp(M, MR), Math.floor((budget - K * nb) / (K + nb) / MR) * MR);
+  if (nb < NR || mb < MR) return false;
+  const [ars, acs] = a.strides.slice(-2);
+  const [brs, bcs] = b.strides.slice(-2);
+  const aOffs = batchOffsets(a, batch);
+  const bOffs = batchOffsets(b, batch);
+  const pa = 0, pb = mb * K, pc = pb + K * nb;
+  const mem = reserve(g, pc + mb * nb);
+  if (mem === null) return false;
+  // Which operand offset and block the A and B regions hold, so that broadcast batches and
+  // single blocks are packed once.
+  let heldA = -1, heldAi = -1, heldB = -1, heldBj = -1;
+  for (let i = 0; i < aOffs.length; i++) {
+    const outBase = i * mn;
+    for (let j0 = 0; j0 < N; j0 += nb) {
+      const nv = Math.min(nb, N - j0), np = roundUp(nv, NR);
+      if (bOffs[i] !== heldB || j0 !== heldBj) {
+        packB(b.data, heldB = bOffs[i], brs, bcs, heldBj = j0, nv, K, mem, pb);
+      }
+      for (let i0 = 0; i0 < M; i0 += mb) {
+        const mv = Math.min(mb, M - i0), mp = roundUp(mv, MR);
+        if (aOffs[i] !== heldA || i0 !== heldAi) {
+          packA(a.data, heldA = aOffs[i], ars, acs, heldAi = i0, mv, K, mem, pa);
+        }
+        g.gemm(pa * 4, pb * 4, pc * 4, mp, np, K, np, 0);
+        copyOut(mem, pc, np, out, outBase + i0 * N + j0, N, mv, nv);
+      }
+    }
+  }
+  return true;
+}
+
+/** Copies the valid `rows × cols` corner of C (row stride `ldc`) into `out` (row stride `ld`). */
+function copyOut(
+  mem: Float32Array,
+  c: number,
+  ldc: number,
+  out: Float32Array,
+  o: number,
+  ld: number,
+  rows: number,
+  cols: number,
+): void {
+  if (cols === ldc && cols === ld) {
+    out.set(mem.subarray(c, c + rows * cols), o);
+  } else if (cols >= 16) {
+    for (let r = 0; r < rows; r++) {
+      out.set(mem.subarray(c + r * ldc, c + r * ldc + cols), o + r * ld);
+    }
+  } else {
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < cols; j++) out[o + r * ld + j] = mem[c + r * ldc + j];
+    }
+  }
+}
