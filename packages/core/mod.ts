@@ -40,6 +40,7 @@ export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";
 export { type Disposable, keep, type MemoryInfo, resetPeakMemory, tidy } from "./memory.ts";
 export { getRngState, manualSeed, type RngState, setRngState } from "./rng.ts";
 export { availableBackends, getBackend, setBackend } from "./backends/registry.ts";
+export { getAdapter } from "./backends/webgpu/webgpu.ts";
 export {
   type CpuKernelCounts,
   cpuKernelCounts,

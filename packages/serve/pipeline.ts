@@ -9,6 +9,7 @@
 import {
   AutoConfig,
   type BackendName,
+  getAdapter,
   ModelRegistry,
   type PretrainedConfig,
   type PreTrainedModel,
@@ -72,13 +73,7 @@ export async function chooseBackend(
   requested: BackendName | "auto" = "auto",
 ): Promise<BackendName> {
   if (requested !== "auto") return await setBackend(requested);
-  let adapter: GPUAdapter | null = null;
-  try {
-    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-    adapter = gpu ? await gpu.requestAdapter() : null;
-  } catch {
-    adapter = null;
-  }
+  const adapter = await getAdapter();
   const hardware = adapter !== null && !adapter.info?.isFallbackAdapter;
   return await setBackend(hardware ? "webgpu" : "cpu");
 }

@@ -64,3 +64,15 @@ Deno.test("pipeline: chooseBackend honours a request and falls back to the CPU",
   if (Deno.env.get("DENO_WEBGPU_BACKEND") === "none") assertEquals(auto, "cpu");
   await chooseBackend("cpu");
 });
+
+Deno.test("pipeline: chooseBackend('auto') gives the CPU when DENOFORMERS_WEBGPU=0", async () => {
+  const prev = Deno.env.get("DENOFORMERS_WEBGPU");
+  Deno.env.set("DENOFORMERS_WEBGPU", "0");
+  try {
+    assertEquals(await chooseBackend("auto"), "cpu");
+  } finally {
+    if (prev === undefined) Deno.env.delete("DENOFORMERS_WEBGPU");
+    else Deno.env.set("DENOFORMERS_WEBGPU", prev);
+    await chooseBackend("cpu");
+  }
+});

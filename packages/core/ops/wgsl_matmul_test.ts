@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import { type MatmulOperand, matmulProgram, type MatmulSpec } from "./wgsl_matmul.ts";
 import { MAX_WORKGROUPS_PER_DIM } from "./wgsl_program.ts";
+import { getAdapter } from "../backends/webgpu/webgpu.ts";
 
-const adapter = await navigator.gpu?.requestAdapter() ?? null;
+const adapter = await getAdapter();
 
 /** Where a logical `[batch, rows, cols]` operand sits in its buffer. */
 interface Placement {

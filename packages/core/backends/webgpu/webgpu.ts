@@ -40,12 +40,24 @@ const MAX_PENDING_DISPATCHES = 128;
  */
 export async function getAdapter(): Promise<GPUAdapter | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (!nav?.gpu) return null;
+  if (!nav?.gpu || webgpuDisabledByEnv()) return null;
   try {
     return await nav.gpu.requestAdapter({ powerPreference: "high-performance" });
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether `DENOFORMERS_WEBGPU=0` asks for a CPU-only run (as on Deno Deploy). Reads the variable only
+ * where env access is already granted, so it never prompts.
+ */
+function webgpuDisabledByEnv(): boolean {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  if (!deno?.permissions?.querySync || !deno.env) return false;
+  const name = "DENOFORMERS_WEBGPU";
+  if (deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return false;
+  return deno.env.get(name) === "0";
 }
 
 /**
@@ -107,7 +119,10 @@ export class WebGpuBackend implements Backend {
     this.#uniforms = new BufferPool(device, S.UNIFORM | S.COPY_DST);
     this.#staging = new BufferPool(device, S.MAP_READ | S.COPY_DST, 64 * 2 ** 20);
     this.#errors = device.createBuffer({ size: 16, usage: S.STORAGE | S.COPY_SRC | S.COPY_DST });
-    device.lost.then((info) => (this.#lost = info.message || info.reason || "unknown"));
+    // Deno before 2.6 exposes no `device.lost` promise; loss is then seen only through errors.
+    (device.lost as Promise<GPUDeviceLostInfo> | undefined)?.then((info) => {
+      this.#lost = info.message || info.reason || "unknown";
+    });
     device.addEventListener("uncapturederror", (e) => {
       this.#validation ??= (e as GPUUncapturedErrorEvent).error.message;
     });

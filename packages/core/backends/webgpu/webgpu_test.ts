@@ -4,7 +4,7 @@ import { DeviceLostError } from "../../errors.ts";
 import { backendOf, getBackend, setBackend } from "../registry.ts";
 import { webgpuAvailable } from "../../_testing/backends.ts";
 import { bucketSize } from "./buffer_pool.ts";
-import type { WebGpuBackend } from "./webgpu.ts";
+import { getAdapter, type WebGpuBackend } from "./webgpu.ts";
 
 const gpuTest = (name: string, fn: (gpu: WebGpuBackend) => Promise<void>) =>
   Deno.test({
@@ -68,5 +68,16 @@ Deno.test("pool buckets round sizes up to at most 12.5% waste and 16-byte multip
     const b = bucketSize(bytes);
     assert(b >= bytes && b % 16 === 0, `${bytes} -> ${b}`);
     assert(bytes < 256 || b <= bytes * 1.125 + 256, `${bytes} -> ${b} wastes too much`);
+  }
+});
+
+Deno.test("getAdapter() returns null when DENOFORMERS_WEBGPU=0 asks for a CPU-only run", async () => {
+  const prev = Deno.env.get("DENOFORMERS_WEBGPU");
+  Deno.env.set("DENOFORMERS_WEBGPU", "0");
+  try {
+    assertEquals(await getAdapter(), null);
+  } finally {
+    if (prev === undefined) Deno.env.delete("DENOFORMERS_WEBGPU");
+    else Deno.env.set("DENOFORMERS_WEBGPU", prev);
   }
 });
