@@ -12,15 +12,13 @@ import {
   DTypeError,
   memory,
   randn,
-  setBackend,
   ShapeError,
   type Tensor,
   tensor,
   UnsupportedOpError,
   zeros,
 } from "./mod.ts";
-import { getBackend } from "./backends/registry.ts";
-import { assertAllClose, testBackends, webgpuAvailable } from "./_testing/backends.ts";
+import { assertAllClose, testBackends, testOnBackend } from "./_testing/backends.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
@@ -365,98 +363,66 @@ testBackends("errors: no-op fast paths also reject a disposed tensor", () => {
 
 // ---- backends ------------------------------------------------------------------------------
 
-Deno.test({
-  name: "errors: mixing backends names the op and both backends",
-  ignore: !webgpuAvailable,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const prev = getBackend();
-    await setBackend("webgpu");
-    try {
-      const c = tensor([1, 2, 3], { backend: "cpu" });
-      const g = tensor([1, 2, 3], { backend: "webgpu" });
-      const cCol = c.reshape([3, 1]);
-      const gRow = g.reshape([1, 3]);
-      const cond = c.gt(1);
-      const before = [memory("cpu").liveTensors, memory("webgpu").liveTensors];
-      assertThrowsAll(() => c.add(g), Error, ["add", '"cpu"', '"webgpu"', "different backends"]);
-      assertThrowsAll(() => g.mul(c), Error, ["mul", '"webgpu"', '"cpu"']);
-      assertThrowsAll(() => cCol.matmul(gRow), Error, ["matmul", '"cpu"', '"webgpu"']);
-      assertThrowsAll(() => g.where(cond, 0), Error, ["where", '"cpu"', '"webgpu"']);
-      // Failed ops leave the counters as they were.
-      assertEquals([memory("cpu").liveTensors, memory("webgpu").liveTensors], before);
-      // Moving one operand over makes the op legal.
-      const moved = await c.to("webgpu");
-      const sum = moved.add(g);
-      assertEquals(await sum.toArray(), [2, 4, 6]);
-      for (const t of [c, g, cCol, gRow, cond, moved, sum]) t.dispose();
-    } finally {
-      await setBackend(prev);
-    }
-  },
+testOnBackend("webgpu", "errors: mixing backends names the op and both backends", async () => {
+  const c = tensor([1, 2, 3], { backend: "cpu" });
+  const g = tensor([1, 2, 3], { backend: "webgpu" });
+  const cCol = c.reshape([3, 1]);
+  const gRow = g.reshape([1, 3]);
+  const cond = c.gt(1);
+  const before = [memory("cpu").liveTensors, memory("webgpu").liveTensors];
+  assertThrowsAll(() => c.add(g), Error, ["add", '"cpu"', '"webgpu"', "different backends"]);
+  assertThrowsAll(() => g.mul(c), Error, ["mul", '"webgpu"', '"cpu"']);
+  assertThrowsAll(() => cCol.matmul(gRow), Error, ["matmul", '"cpu"', '"webgpu"']);
+  assertThrowsAll(() => g.where(cond, 0), Error, ["where", '"cpu"', '"webgpu"']);
+  // Failed ops leave the counters as they were.
+  assertEquals([memory("cpu").liveTensors, memory("webgpu").liveTensors], before);
+  // Moving one operand over makes the op legal.
+  const moved = await c.to("webgpu");
+  const sum = moved.add(g);
+  assertEquals(await sum.toArray(), [2, 4, 6]);
+  for (const t of [c, g, cCol, gRow, cond, moved, sum]) t.dispose();
 });
 
-Deno.test({
-  name: "errors: float64 on WebGPU raises UnsupportedOpError and leaves no trace",
-  ignore: !webgpuAvailable,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const prev = getBackend();
-    await setBackend("webgpu");
-    try {
-      const x = tensor([1, 2, 3]);
-      const before = memory().liveTensors;
-      const beforeBytes = memory().liveBytes;
-      const attempts: [string, () => unknown][] = [
-        ["cast", () => x.cast("float64")],
-        ["tensor", () => tensor([1, 2, 3], { dtype: "float64" })],
-        ["tensor (typed array)", () => tensor(new Float64Array([1, 2]))],
-        ["zeros", () => zeros([2, 2], { dtype: "float64" })],
-        ["randn", () => randn([4], { dtype: "float64" })],
-      ];
-      for (const [label, fn] of attempts) {
-        const e = assertThrowsAll(fn, UnsupportedOpError, ['"webgpu"', 'dtype "float64"']);
-        assertEquals((e as UnsupportedOpError).dtype, "float64", label);
-        assertEquals((e as UnsupportedOpError).backend, "webgpu", label);
-        assertEquals(memory().liveTensors, before, `${label}: live tensors`);
-        assertEquals(memory().liveBytes, beforeBytes, `${label}: live bytes`);
-      }
-      // Nothing was queued: the backend still reads and computes correctly.
-      const y = x.add(1);
-      assertEquals(await readAll(x, y), [[1, 2, 3], [2, 3, 4]]);
-      y.dispose();
-      x.dispose();
-    } finally {
-      await setBackend(prev);
+testOnBackend(
+  "webgpu",
+  "errors: float64 on WebGPU raises UnsupportedOpError and leaves no trace",
+  async () => {
+    const x = tensor([1, 2, 3]);
+    const before = memory().liveTensors;
+    const beforeBytes = memory().liveBytes;
+    const attempts: [string, () => unknown][] = [
+      ["cast", () => x.cast("float64")],
+      ["tensor", () => tensor([1, 2, 3], { dtype: "float64" })],
+      ["tensor (typed array)", () => tensor(new Float64Array([1, 2]))],
+      ["zeros", () => zeros([2, 2], { dtype: "float64" })],
+      ["randn", () => randn([4], { dtype: "float64" })],
+    ];
+    for (const [label, fn] of attempts) {
+      const e = assertThrowsAll(fn, UnsupportedOpError, ['"webgpu"', 'dtype "float64"']);
+      assertEquals((e as UnsupportedOpError).dtype, "float64", label);
+      assertEquals((e as UnsupportedOpError).backend, "webgpu", label);
+      assertEquals(memory().liveTensors, before, `${label}: live tensors`);
+      assertEquals(memory().liveBytes, beforeBytes, `${label}: live bytes`);
     }
+    // Nothing was queued: the backend still reads and computes correctly.
+    const y = x.add(1);
+    assertEquals(await readAll(x, y), [[1, 2, 3], [2, 3, 4]]);
+    y.dispose();
+    x.dispose();
   },
-});
+);
 
 // Fails at the time of writing: WebGpuBackend.alloc (backends/webgpu/webgpu.ts) throws
 // UnsupportedOpError("alloc", …), and `apply` allocates the output before the kernel would name
 // the op, so `x.cast("float64")` reports op "alloc" rather than the op that was called.
-Deno.test({
-  name: "errors: float64 on WebGPU names the op that was called",
-  ignore: !webgpuAvailable,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const prev = getBackend();
-    await setBackend("webgpu");
-    try {
-      const x = tensor([1, 2, 3]);
-      const e = assertThrowsAll(() => x.cast("float64"), UnsupportedOpError, [
-        'Cannot run op "cast" on backend "webgpu": dtype "float64" is not supported',
-      ]);
-      assertEquals((e as UnsupportedOpError).op, "cast");
-      assertThrowsAll(() => randn([4], { dtype: "float64" }), UnsupportedOpError, [
-        'op "random"',
-      ]);
-      x.dispose();
-    } finally {
-      await setBackend(prev);
-    }
-  },
+testOnBackend("webgpu", "errors: float64 on WebGPU names the op that was called", () => {
+  const x = tensor([1, 2, 3]);
+  const e = assertThrowsAll(() => x.cast("float64"), UnsupportedOpError, [
+    'Cannot run op "cast" on backend "webgpu": dtype "float64" is not supported',
+  ]);
+  assertEquals((e as UnsupportedOpError).op, "cast");
+  assertThrowsAll(() => randn([4], { dtype: "float64" }), UnsupportedOpError, [
+    'op "random"',
+  ]);
+  x.dispose();
 });

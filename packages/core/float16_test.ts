@@ -3,31 +3,14 @@ import { arange, randn, tensor } from "./creation.ts";
 import { cat } from "./functional.ts";
 import { manualSeed } from "./rng.ts";
 import { getAdapter } from "./backends/webgpu/webgpu.ts";
-import { getBackend, setBackend } from "./backends/registry.ts";
 import type { BackendName } from "./backends/backend.ts";
 import type { Tensor } from "./tensor.ts";
-import { assertAllClose } from "./_testing/backends.ts";
+import { assertAllClose, testBackends } from "./_testing/backends.ts";
 
 const f16Gpu = (await getAdapter())?.features.has("shader-f16") ?? false;
 
 function testF16(name: string, fn: (b: BackendName) => Promise<void>) {
-  for (const backend of ["cpu", "webgpu"] as const) {
-    Deno.test({
-      name: `${name} [${backend}]`,
-      ignore: backend === "webgpu" && !f16Gpu,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      async fn() {
-        const prev = getBackend();
-        await setBackend(backend);
-        try {
-          await fn(backend);
-        } finally {
-          await setBackend(prev);
-        }
-      },
-    });
-  }
+  testBackends(name, fn, { ignoreWebgpu: !f16Gpu });
 }
 
 /** Runs `f` in float16 and in float32 on the same (half-representable) inputs and compares. */

@@ -17,32 +17,73 @@ export const BACKENDS: readonly BackendName[] = webgpuAvailable ? ["cpu", "webgp
 
 /**
  * Registers `fn` once per backend as `"<name> [<backend>]"`, with that backend current while it
- * runs. The WebGPU variant is ignored where no adapter exists.
+ * runs. The WebGPU variant is ignored where no adapter exists, or when `ignoreWebgpu` says so (e.g.
+ * a test that needs an adapter feature this one lacks).
  *
  * @param name The test name.
  * @param fn The test body; receives the backend name.
+ * @param options `ignoreWebgpu` also ignores the WebGPU variant.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { assertEquals } from "@std/assert";
+ * import { tensor } from "@denoformers/core";
+ * import { testBackends } from "@denoformers/core/testing";
+ *
+ * testBackends("add is elementwise", async () => {
+ *   assertEquals(Array.from(await tensor([1, 2]).add(1).data()), [2, 3]);
+ * });
+ * ```
  */
 export function testBackends(
   name: string,
   fn: (backend: BackendName) => Promise<void> | void,
+  options: { ignoreWebgpu?: boolean } = {},
 ): void {
   for (const backend of ["cpu", "webgpu"] as const) {
-    Deno.test({
-      name: `${name} [${backend}]`,
-      ignore: backend === "webgpu" && !webgpuAvailable,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const prev = getBackend();
-        await setBackend(backend);
-        try {
-          await fn(backend);
-        } finally {
-          await setBackend(prev);
-        }
-      },
-    });
+    testOnBackend(backend, `${name} [${backend}]`, () => fn(backend), options.ignoreWebgpu);
   }
+}
+
+/**
+ * Registers one test that runs `fn` with `backend` current and restores the previous backend
+ * after it. A WebGPU test is ignored where no adapter exists.
+ *
+ * @param backend The backend to make current.
+ * @param name The test name.
+ * @param fn The test body.
+ * @param ignore Also ignore the test when `true`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { assertEquals } from "@std/assert";
+ * import { getBackend } from "@denoformers/core";
+ * import { testOnBackend } from "@denoformers/core/testing";
+ *
+ * testOnBackend("webgpu", "runs on WebGPU", () => assertEquals(getBackend(), "webgpu"));
+ * ```
+ */
+export function testOnBackend(
+  backend: BackendName,
+  name: string,
+  fn: () => Promise<void> | void,
+  ignore = false,
+): void {
+  Deno.test({
+    name,
+    ignore: ignore || (backend === "webgpu" && !webgpuAvailable),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const prev = getBackend();
+      await setBackend(backend);
+      try {
+        await fn();
+      } finally {
+        await setBackend(prev);
+      }
+    },
+  });
 }
 
 /**

@@ -1,27 +1,13 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { tensor } from "../../creation.ts";
 import { DeviceLostError } from "../../errors.ts";
-import { backendOf, getBackend, setBackend } from "../registry.ts";
-import { webgpuAvailable } from "../../_testing/backends.ts";
+import { backendOf, setBackend } from "../registry.ts";
+import { testOnBackend } from "../../_testing/backends.ts";
 import { bucketSize } from "./buffer_pool.ts";
 import { getAdapter, type WebGpuBackend } from "./webgpu.ts";
 
 const gpuTest = (name: string, fn: (gpu: WebGpuBackend) => Promise<void>) =>
-  Deno.test({
-    name,
-    ignore: !webgpuAvailable,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const prev = getBackend();
-      await setBackend("webgpu");
-      try {
-        await fn(backendOf("webgpu") as WebGpuBackend);
-      } finally {
-        await setBackend(prev);
-      }
-    },
-  });
+  testOnBackend("webgpu", name, () => fn(backendOf("webgpu") as WebGpuBackend));
 
 gpuTest("many ops batch into few submits; pipelines are cached by program key", async (gpu) => {
   let x = tensor([1, 2, 3]);
