@@ -130,17 +130,7 @@ function collect(value: unknown, out: Set<unknown>, depth = 0): void {
  * ```
  */
 export function tidy<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runInScope(fn);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
     throw new TypeError("Cannot tidy an async function: scopes cannot span an await");
@@ -176,17 +166,7 @@ export function tidy<T>(fn: () => T): T {
  * ```
  */
 export function atomic<T>(fn: () => T): T {
-  const scope = new Set<Disposable>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const { result, scope } = runInScope(fn);
   const parent = scopes.at(-1);
   if (parent) { for (const t of scope) parent.add(t); }
   return result;
@@ -214,4 +194,20 @@ export function atomic<T>(fn: () => T): T {
 export function keep<T extends Disposable>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;
+}
+
+/** Runs `fn` in a fresh scope; on a throw disposes what it created, else returns it with the result. */
+function runInScope<T>(fn: () => T): { result: T; scope: Set<Disposable> } {
+  const scope = new Set<Disposable>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  return { result, scope };
 }
