@@ -29,18 +29,36 @@
 export interface CpuKernelOptions {
   /** Use the WebAssembly SIMD kernels where available (default `true`). */
   readonly wasm: boolean;
+  /**
+   * Use a native BLAS through Deno FFI for float32 matmul where one was loaded (default `true`;
+   * it only ever loads with `--allow-ffi` and a BLAS library present).
+   */
+  readonly blas: boolean;
+  /**
+   * The most threads a WebAssembly kernel may use (default `1`: the calling thread only; more
+   * need Workers and `SharedArrayBuffer`, see `setCpuThreads`).
+   */
+  readonly threads: number;
 }
 
-/** How many times each CPU matmul kernel ran in this process. */
+/**
+ * How many times each CPU kernel ran in this process, by kernel name: `wasmMatmul`, `tsMatmul`,
+ * `blasMatmul`, and one `wasm<Op>` / `ts<Op>` pair for every op with a WebAssembly kernel.
+ * Kernels that never ran read `0`.
+ */
 export interface CpuKernelCounts {
-  /** Calls served by the WebAssembly SIMD kernel. */
+  /** Calls served by the WebAssembly SIMD matmul. */
   readonly wasmMatmul: number;
-  /** Calls served by the TypeScript reference kernel. */
+  /** Calls served by the TypeScript reference matmul. */
   readonly tsMatmul: number;
+  /** Calls served by the native BLAS matmul. */
+  readonly blasMatmul: number;
+  /** Any other kernel. */
+  readonly [kernel: string]: number;
 }
 
-let options: CpuKernelOptions = { wasm: true };
-const counts = { wasmMatmul: 0, tsMatmul: 0 };
+let options: CpuKernelOptions = { wasm: true, blas: true, threads: 1 };
+const counts: Record<string, number> = { wasmMatmul: 0, tsMatmul: 0, blasMatmul: 0 };
 
 /**
  * Turns accelerated CPU kernels on or off for the whole process.
@@ -99,7 +117,10 @@ export function getCpuKernels(): CpuKernelOptions {
  * ```
  */
 export function cpuKernelCounts(): CpuKernelCounts {
-  return { ...counts };
+  const snapshot = { ...counts };
+  return new Proxy(snapshot, {
+    get: (target, key) => typeof key === "string" ? target[key] ?? 0 : undefined,
+  }) as CpuKernelCounts;
 }
 
 /**
@@ -117,6 +138,6 @@ export function cpuKernelCounts(): CpuKernelCounts {
  * assertEquals(cpuKernelCounts().tsMatmul, before + 1);
  * ```
  */
-export function countCpuKernel(kernel: keyof CpuKernelCounts): void {
-  counts[kernel]++;
+export function countCpuKernel(kernel: string): void {
+  counts[kernel] = (counts[kernel] ?? 0) + 1;
 }

@@ -1,0 +1,29 @@
+// Each committed `*_wasm.ts` must be what `scripts/build_wasm.ts` makes of its WAT source: CI fails
+// when a WAT source changes without a rebuild, or when a generated module is edited by hand.
+import { assert, assertEquals } from "@std/assert";
+import { buildModule, renderModule, WASM_MODULES, wasmFile } from "../../../scripts/build_wasm.ts";
+import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
+
+for (const spec of WASM_MODULES) {
+  Deno.test(`${spec.module} embeds the module assembled from ${spec.wat}`, async () => {
+    const built = await buildModule(spec);
+    const text = await Deno.readTextFile(wasmFile(spec.module));
+    assertEquals(
+      text,
+      renderModule(spec, built),
+      "stale module: run `deno run -A scripts/build_wasm.ts`",
+    );
+  });
+}
+
+Deno.test("the GEMM module stays under the 4 KiB older Chromium compiled synchronously", () => {
+  const bytes = atob(GEMM_WASM_BASE64).length;
+  assert(bytes <= 4096, `${bytes} bytes`);
+  const module = new WebAssembly.Module(
+    Uint8Array.from(atob(GEMM_WASM_BASE64), (c) => c.charCodeAt(0)),
+  );
+  assertEquals(
+    WebAssembly.Module.exports(module).map((e) => `${e.kind} ${e.name}`).sort(),
+    ["function gemm", "memory memory"],
+  );
+});
