@@ -46,6 +46,14 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
     summary: "The float32 GEMM WebAssembly module assembled from `gemm.wat`",
     features: { simd: true },
   },
+  {
+    wat: "elementwise.wat",
+    module: "elementwise_wasm.ts",
+    constant: "ELEMENTWISE_WASM_BASE64",
+    summary:
+      "The float32 elementwise, GELU and softmax WebAssembly module assembled from `elementwise.wat`",
+    features: { simd: true },
+  },
 ];
 
 const WASM_DIR = new URL("../packages/core/wasm/", import.meta.url);
