@@ -48,6 +48,7 @@ export {
   getCpuKernels,
   setCpuKernels,
 } from "./backends/cpu_kernels.ts";
+export { blasAvailable, type BlasInfo, blasInfo, setBlasThreads } from "./backends/blas_ffi.ts";
 export type { BackendName } from "./backends/backend.ts";
 export type { DType, DTypeArrayMap, TypedArray } from "./dtype.ts";
 export type { PadArgs } from "./ops/movement.ts";

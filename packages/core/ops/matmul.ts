@@ -14,6 +14,7 @@ import type { CpuView, KernelOpDef, ViewMeta } from "./op_def.ts";
 import { type MatmulOperand, matmulProgram } from "./wgsl_matmul.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
 import { wasmMatmul } from "../wasm/wasm_gemm.ts";
+import { blasMatmul } from "../backends/blas_ffi.ts";
 
 /**
  * Dense `C[M,N] = A[M,K] · B[K,N]` on packed operands: `a` row-major, `bt` holding B transposed
@@ -89,9 +90,12 @@ function batchOffsets(x: ViewMeta, batch: readonly number[]): Int32Array {
 }
 
 function matmulCpu(inputs: readonly CpuView[], out: TypedArray, batch: readonly number[]): void {
-  // float32 runs on the WebAssembly SIMD kernel where it can (float32 accumulation); the
-  // TypeScript kernel below is the definition, and runs float64 and wherever that one declines.
-  if (getCpuKernels().wasm && wasmMatmul(inputs, out, batch)) return countCpuKernel("wasmMatmul");
+  // float32 runs on a native BLAS where one loaded (--allow-ffi), else on the WebAssembly SIMD
+  // kernel where it can (both accumulate in float32); the TypeScript kernel below is the
+  // definition, and runs float64 and wherever those decline.
+  const kernels = getCpuKernels();
+  if (kernels.blas && blasMatmul(inputs, out, batch)) return countCpuKernel("blasMatmul");
+  if (kernels.wasm && wasmMatmul(inputs, out, batch)) return countCpuKernel("wasmMatmul");
   countCpuKernel("tsMatmul");
   const [a, b] = inputs;
   const [M, K] = a.shape.slice(-2);
