@@ -11,6 +11,8 @@ import { broadcastOffsets } from "./cpu_util.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
 import type { CpuView, KernelOpDef, OpTestHints, TensorMeta, Vjp } from "./op_def.ts";
 import { computeType, elementwiseProgram, wgslType } from "./wgsl_util.ts";
+import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
+import { wasmBinary, wasmUnary } from "../wasm/wasm_elementwise.ts";
 
 /** How an op wants its input dtypes prepared by the frontend before it runs. */
 export type DTypeRule = "numeric" | "float" | "bool" | "compare" | "any";
@@ -51,6 +53,33 @@ function runCpu(f: Fn, inputs: readonly CpuView[], out: TypedArray, outMeta: Ten
   }
 }
 
+const WASM_BINARY = new Set(["add", "sub", "mul", "div"]);
+
+/**
+ * Runs a float32 op on the WebAssembly SIMD kernels where one exists and the layout suits it;
+ * `false` leaves the op to the TypeScript reference kernel.
+ */
+function runWasm(
+  name: string,
+  inputs: readonly CpuView[],
+  out: TypedArray,
+  outMeta: TensorMeta,
+  args: unknown,
+): boolean {
+  if (!getCpuKernels().wasm || !(out instanceof Float32Array)) return false;
+  let done = false;
+  if (WASM_BINARY.has(name)) {
+    done = wasmBinary(name as "add", inputs[0], inputs[1], out, outMeta.shape);
+  } else if (name === "exp" || name === "sigmoid") {
+    done = wasmUnary(name, inputs[0], out);
+  } else if (name === "gelu") {
+    const tanh = (args as { approximate?: string }).approximate === "tanh";
+    done = wasmUnary(tanh ? "geluTanh" : "gelu", inputs[0], out);
+  }
+  if (done) countCpuKernel(`wasm.${name}`);
+  return done;
+}
+
 function elementwise<A = void>(
   name: string,
   arity: number,
@@ -74,7 +103,9 @@ function elementwise<A = void>(
         : broadcastShapes(name, inputs.map((x) => x.shape));
       return { shape, dtype: outDType(inputs, args) };
     },
-    cpu: (inputs, out, outMeta, args) => runCpu(cpu(args), inputs, out, outMeta),
+    cpu(inputs, out, outMeta, args) {
+      if (!runWasm(name, inputs, out, outMeta, args)) runCpu(cpu(args), inputs, out, outMeta);
+    },
     wgsl(inputs, outMeta, args) {
       const types = inputs.map((x) => computeType(wgslType(name, x.dtype)));
       const p = elementwiseProgram(

@@ -15,6 +15,8 @@ import { elementwiseOp, type ElementwiseOpDef } from "./elementwise.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
 import { bindingsWgsl, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";
+import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
+import { wasmSoftmax } from "../wasm/wasm_elementwise.ts";
 
 /** A fused kernel together with the composite that defines it. */
 export interface FusedOpDef<A> extends KernelOpDef<A> {
@@ -94,6 +96,9 @@ function fusedRows(log: boolean): FusedOpDef<DimArgs> {
     name,
     infer: ([x]) => ({ shape: x.shape, dtype: x.dtype }),
     cpu([x], out, meta, { dim }) {
+      if (getCpuKernels().wasm && wasmSoftmax(x, out, dim, log)) {
+        return countCpuKernel(`wasm.${name}`);
+      }
       const rowShape = x.shape.map((d, i) => (i === dim ? 1 : d));
       const outStrides = contiguousStrides(meta.shape);
       const src = forceOffsets(rowShape, x.strides, x.offset);

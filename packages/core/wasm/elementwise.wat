@@ -13,8 +13,8 @@
 ;;
 ;; erfc(z), z >= 0: t·exp(-z² + P(t)) with t = 1/(1 + z/2) and P a degree-10 polynomial fitted by
 ;; least squares to log(erfc(z)/t) + z² on [0, 10] (fit error 2.4e-8; scripts/fit_erfc.py).
-;; z² is split as zh² + zl·(z + zh) with zh = z rounded to 12 significant bits, so the large
-;; exponent keeps float32 accuracy: about 6e-7 relative error overall. GELU uses
+;; For z = w/√2, z² = w²/2 is split as (wh² + wl·(w + wh))/2 with wh = w rounded to 12
+;; significant bits, so the large exponent keeps float32 accuracy: about 6e-7 relative error. GELU uses
 ;; 1 + erf(z) = erfc(-z), which stays accurate where it is small (x very negative).
 ;;
 ;; Build: `deno run -A scripts/build_wasm.ts`.
@@ -50,9 +50,15 @@
         (i32x4.add (i32x4.sub (local.get $ni) (local.get $nh)) (i32x4.splat (i32.const 127)))
         (i32.const 23))))
 
-  ;; erfc(z) for z >= 0 on four lanes (NaN passes through).
-  (func $erfc (param $z v128) (result v128)
-    (local $t v128) (local $p v128) (local $zh v128)
+  ;; erfc(z) for z = w/√2, w >= 0, on four lanes (NaN passes through); exactly 0 from z = 10 on,
+  ;; where float32 underflows (so GELU(-∞) is NaN and GELU(x) is -0 below about -14, as x/2·(1 + erf)).
+  ;; The exponent -z² is taken as -w²/2 from w split in 12 high bits and the rest, so it keeps
+  ;; float32 accuracy when large, and carries no rounding of z.
+  (func $erfc (param $w v128) (result v128)
+    (local $z v128) (local $t v128) (local $p v128) (local $wh v128) (local $big v128)
+    (local.set $z (f32x4.mul (local.get $w) (f32x4.splat (f32.const 0.70710678118654752))))
+    (local.set $big (f32x4.ge (local.get $z) (f32x4.splat (f32.const 10))))
+    (local.set $w (f32x4.min (local.get $w) (f32x4.splat (f32.const 15))))
     (local.set $z (f32x4.min (local.get $z) (f32x4.splat (f32.const 10))))
     (local.set $t
       (f32x4.div (f32x4.splat (f32.const 1))
@@ -68,17 +74,22 @@
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.3553123364032838))))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 1.0016274868466295))))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -1.2655706780609453))))
-    (local.set $zh (v128.and (local.get $z) (i32x4.splat (i32.const 0xfffff000))))
-    (f32x4.mul
-      (local.get $t)
+    (local.set $wh (v128.and (local.get $w) (i32x4.splat (i32.const 0xfffff000))))
+    (v128.andnot
       (f32x4.mul
-        (call $exp (f32x4.neg (f32x4.mul (local.get $zh) (local.get $zh))))
-        (call $exp
-          (f32x4.sub
-            (local.get $p)
-            (f32x4.mul
-              (f32x4.sub (local.get $z) (local.get $zh))
-              (f32x4.add (local.get $z) (local.get $zh))))))))
+        (local.get $t)
+        (f32x4.mul
+          (call $exp
+            (f32x4.mul (f32x4.mul (local.get $wh) (local.get $wh)) (f32x4.splat (f32.const -0.5))))
+          (call $exp
+            (f32x4.sub
+              (local.get $p)
+              (f32x4.mul
+                (f32x4.mul
+                  (f32x4.sub (local.get $w) (local.get $wh))
+                  (f32x4.add (local.get $w) (local.get $wh)))
+                (f32x4.splat (f32.const 0.5)))))))
+      (local.get $big)))
 
   ;; One unary function on four lanes: 0 exp, 1 sigmoid, 2 GELU (erf), 3 GELU (tanh).
   (func $unary1 (param $op i32) (param $x v128) (result v128)
@@ -94,8 +105,8 @@
           (f32x4.div (f32x4.splat (f32.const 1))
             (f32x4.add (f32x4.splat (f32.const 1)) (call $exp (f32x4.neg (local.get $x)))))))
       ;; x/2 · erfc(-x/√2), with erfc(-z) = 2 - erfc(z) for z > 0
-      (local.set $z (f32x4.mul (local.get $x) (f32x4.splat (f32.const 0.70710678118654752))))
-      (local.set $e (call $erfc (f32x4.abs (local.get $z))))
+      (local.set $z (local.get $x))
+      (local.set $e (call $erfc (f32x4.abs (local.get $x))))
       (return
         (f32x4.mul
           (f32x4.mul (local.get $x) (f32x4.splat (f32.const 0.5)))

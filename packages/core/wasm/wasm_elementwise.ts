@@ -1,0 +1,290 @@
+/**
+ * Float32 elementwise ops, GELU and softmax on the WebAssembly SIMD kernels of `elementwise.wat`.
+ * The CPU backend tries these before its TypeScript reference kernels; each function returns
+ * `false` without touching `out` when it cannot run (no WebAssembly SIMD, not float32, a layout
+ * it does not handle, or more data than its workspace), and the reference runs instead.
+ *
+ * @module
+ */
+
+import { contiguousStrides, isContiguous, sizeOf } from "../shape.ts";
+import type { CpuView } from "../ops/op_def.ts";
+import type { TypedArray } from "../dtype.ts";
+import { ELEMENTWISE_WASM_BASE64 } from "./elementwise_wasm.ts";
+
+interface ElementwiseExports {
+  readonly memory: WebAssembly.Memory;
+  unary(op: number, x: number, out: number, n: number): void;
+  binary(
+    op: number,
+    a: number,
+    b: number,
+    out: number,
+    rows: number,
+    cols: number,
+    ars: number,
+    acs: number,
+    brs: number,
+    bcs: number,
+  ): void;
+  softmax(x: number, out: number, rows: number, n: number, log: number, sums: number): void;
+}
+
+/** `(module (func (result v128) (v128.const i64x2 0 0)))`: validates only where SIMD exists. */
+const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
+/** The most floats the kernels copy into linear memory for one call (128 MiB). */
+const MAX_FLOATS = 32 << 20;
+
+/** The unary functions of the module, by op name, with their opcode. */
+const UNARY = { exp: 0, sigmoid: 1, gelu: 2, geluTanh: 3 } as const;
+/** The binary operations of the module, by op name, with their opcode. */
+const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+
+/** A unary function the module computes. */
+export type WasmUnaryOp = keyof typeof UNARY;
+/** A binary operation the module computes. */
+export type WasmBinaryOp = keyof typeof BINARY;
+
+let kernels: ElementwiseExports | null | undefined;
+let heap: Float32Array = new Float32Array(0);
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function load(): ElementwiseExports | null {
+  if (kernels !== undefined) return kernels;
+  kernels = null;
+  try {
+    if (typeof WebAssembly !== "object" || !WebAssembly.validate(decode(SIMD_PROBE))) return null;
+    const module = new WebAssembly.Module(decode(ELEMENTWISE_WASM_BASE64));
+    kernels = new WebAssembly.Instance(module).exports as unknown as ElementwiseExports;
+  } catch {
+    kernels = null;
+  }
+  return kernels;
+}
+
+/** A float32 view of at least `floats` elements of linear memory, or `null` past the cap. */
+function reserve(k: ElementwiseExports, floats: number): Float32Array | null {
+  if (floats > MAX_FLOATS) return null;
+  const bytes = floats * 4;
+  const have = k.memory.buffer.byteLength;
+  try {
+    if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  } catch {
+    return null;
+  }
+  if (heap.buffer !== k.memory.buffer) heap = new Float32Array(k.memory.buffer);
+  return heap;
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/**
+ * Whether the WebAssembly SIMD elementwise kernels can run here.
+ *
+ * @returns `true` when WebAssembly with 128-bit SIMD is available.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { wasmElementwiseAvailable } from "./wasm_elementwise.ts";
+ *
+ * assertEquals(typeof wasmElementwiseAvailable(), "boolean");
+ * ```
+ */
+export function wasmElementwiseAvailable(): boolean {
+  return load() !== null;
+}
+
+/**
+ * `out = f(x)` for a contiguous float32 `x`, with `f` one of `exp`, `sigmoid`, `gelu` (the erf
+ * form) or `geluTanh`.
+ *
+ * @param op The function.
+ * @param x The input view.
+ * @param out The contiguous output, as many elements as `x`.
+ * @returns `false` without touching `out` when the kernel cannot run.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { wasmElementwiseAvailable, wasmUnary } from "./wasm_elementwise.ts";
+ *
+ * const x = { data: new Float32Array([0, 1]), shape: [2], strides: [1], offset: 0, dtype: "float32" as const };
+ * const out = new Float32Array(2);
+ * if (wasmElementwiseAvailable() && wasmUnary("exp", x, out)) assertAlmostEquals(out[1], Math.E, 1e-6);
+ * ```
+ */
+export function wasmUnary(op: WasmUnaryOp, x: CpuView, out: TypedArray): boolean {
+  if (!(x.data instanceof Float32Array) || !(out instanceof Float32Array)) return false;
+  if (!isContiguous(x.shape, x.strides)) return false;
+  const k = load();
+  const n = out.length;
+  if (k === null) return false;
+  if (n === 0) return true;
+  // In place in linear memory: the kernel reads each vector before writing it.
+  const mem = reserve(k, n);
+  if (mem === null) return false;
+  mem.set(x.data.subarray(x.offset, x.offset + n), 0);
+  k.unary(UNARY[op], 0, 0, n);
+  out.set(mem.subarray(0, n));
+  return true;
+}
+
+/** Dimensions and per-operand strides after dropping size-1 dims and merging contiguous runs. */
+function collapse(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { dims: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const out: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && strides.every((s, i) => out[i][last] === s[d] * shape[d])) {
+      dims[last] *= shape[d];
+      strides.forEach((s, i) => out[i][last] = s[d]);
+    } else {
+      dims.push(shape[d]);
+      strides.forEach((s, i) => out[i].push(s[d]));
+    }
+  }
+  return { dims, strides: out };
+}
+
+/** Strides of `x` read broadcast to `shape`: 0 along broadcast dimensions. */
+function broadcastTo(x: CpuView, shape: readonly number[]): number[] {
+  const lead = shape.length - x.shape.length;
+  return shape.map((_, d) => {
+    const i = d - lead;
+    return i < 0 || x.shape[i] === 1 ? 0 : x.strides[i];
+  });
+}
+
+/**
+ * `out = a op b` for float32 views broadcast to `shape`, with `op` one of `add`, `sub`, `mul`,
+ * `div`. Runs when, after merging contiguous dimensions, at most three remain and each operand's
+ * innermost stride is 0 (broadcast) or 1: same shapes, scalars, bias rows, per-row scales and
+ * attention masks all do; a transposed operand does not.
+ *
+ * @param op The operation.
+ * @param a The left operand.
+ * @param b The right operand.
+ * @param out The contiguous output of `shape`.
+ * @param shape The broadcast output shape.
+ * @returns `false` without touching `out` when the kernel cannot run.
+ *
+ * @example Add a bias row
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { wasmBinary, wasmElementwiseAvailable } from "./wasm_elementwise.ts";
+ *
+ * const a = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], strides: [2, 1], offset: 0, dtype: "float32" as const };
+ * const b = { data: new Float32Array([10, 20]), shape: [2], strides: [1], offset: 0, dtype: "float32" as const };
+ * const out = new Float32Array(4);
+ * if (wasmElementwiseAvailable() && wasmBinary("add", a, b, out, [2, 2])) {
+ *   assertEquals(Array.from(out), [11, 22, 13, 24]);
+ * }
+ * ```
+ */
+export function wasmBinary(
+  op: WasmBinaryOp,
+  a: CpuView,
+  b: CpuView,
+  out: TypedArray,
+  shape: readonly number[],
+): boolean {
+  if (
+    !(a.data instanceof Float32Array) || !(b.data instanceof Float32Array) ||
+    !(out instanceof Float32Array)
+  ) return false;
+  const k = load();
+  if (k === null) return false;
+  const n = sizeOf(shape);
+  if (n === 0) return true;
+  const plan = collapse(shape, [
+    broadcastTo(a, shape),
+    broadcastTo(b, shape),
+    contiguousStrides(shape),
+  ]);
+  const { dims } = plan;
+  if (dims.length > 3) return false;
+  while (dims.length < 3) {
+    dims.unshift(1);
+    for (const s of plan.strides) s.unshift(0);
+  }
+  const [sa, sb] = plan.strides;
+  if (sa[2] > 1 || sb[2] > 1 || sa.some((s) => s < 0) || sb.some((s) => s < 0)) return false;
+  const span = (s: number[]) => 1 + dims.reduce((t, d, i) => t + (d - 1) * s[i], 0);
+  const na = span(sa), nb = span(sb);
+  const pa = 0, pb = align4(na), po = pb + align4(nb);
+  const mem = reserve(k, po + n);
+  if (mem === null) return false;
+  mem.set(a.data.subarray(a.offset, a.offset + na), pa);
+  mem.set(b.data.subarray(b.offset, b.offset + nb), pb);
+  const [blocks, rows, cols] = dims;
+  for (let i = 0; i < blocks; i++) {
+    k.binary(
+      BINARY[op],
+      (pa + i * sa[0]) * 4,
+      (pb + i * sb[0]) * 4,
+      (po + i * rows * cols) * 4,
+      rows,
+      cols,
+      sa[1],
+      sa[2],
+      sb[1],
+      sb[2],
+    );
+  }
+  out.set(mem.subarray(po, po + n));
+  return true;
+}
+
+/**
+ * Softmax or log-softmax of a contiguous float32 `x` along its last dimension.
+ *
+ * @param x The input view.
+ * @param out The contiguous output, shaped like `x`.
+ * @param dim The softmax dimension (runs only for the last one).
+ * @param log `true` for log-softmax.
+ * @returns `false` without touching `out` when the kernel cannot run.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { wasmElementwiseAvailable, wasmSoftmax } from "./wasm_elementwise.ts";
+ *
+ * const x = { data: new Float32Array([0, 0]), shape: [1, 2], strides: [2, 1], offset: 0, dtype: "float32" as const };
+ * const out = new Float32Array(2);
+ * if (wasmElementwiseAvailable() && wasmSoftmax(x, out, 1, false)) assertAlmostEquals(out[0], 0.5, 1e-7);
+ * ```
+ */
+export function wasmSoftmax(x: CpuView, out: TypedArray, dim: number, log: boolean): boolean {
+  if (!(x.data instanceof Float32Array) || !(out instanceof Float32Array)) return false;
+  if (dim !== x.shape.length - 1 || !isContiguous(x.shape, x.strides)) return false;
+  const k = load();
+  if (k === null) return false;
+  const total = out.length;
+  if (total === 0) return true;
+  const n = x.shape[dim];
+  const rows = total / n;
+  const sums = align4(total);
+  const mem = reserve(k, sums + rows);
+  if (mem === null) return false;
+  mem.set(x.data.subarray(x.offset, x.offset + total), 0);
+  k.softmax(0, 0, rows, n, log ? 1 : 0, sums * 4);
+  if (log) {
+    for (let r = 0; r < rows; r++) {
+      const lse = Math.fround(Math.log(mem[sums + r]));
+      for (let j = r * n, end = j + n; j < end; j++) mem[j] -= lse;
+    }
+  }
+  out.set(mem.subarray(0, total));
+  return true;
+}
