@@ -54,6 +54,13 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
       "The float32 elementwise, GELU and softmax WebAssembly module assembled from `elementwise.wat`",
     features: { simd: true },
   },
+  {
+    wat: "gemm_shared.wat",
+    module: "gemm_shared_wasm.ts",
+    constant: "GEMM_SHARED_WASM_BASE64",
+    summary: "The float32 GEMM WebAssembly module on an imported shared memory (`gemm_shared.wat`)",
+    features: { simd: true, threads: true },
+  },
 ];
 
 const WASM_DIR = new URL("../packages/core/wasm/", import.meta.url);
@@ -100,13 +107,12 @@ export async function assembleWat(
   features: WasmFeatures = { simd: true },
 ): Promise<Uint8Array<ArrayBuffer>> {
   const wabt = await wabtInit();
-  const parsed = wabt.parseWat(filename, source, {
-    simd: features.simd ?? false,
-    threads: features.threads ?? false,
-  });
+  const enabled = { simd: features.simd ?? false, threads: features.threads ?? false };
+  const parsed = wabt.parseWat(filename, source, enabled);
   try {
     parsed.resolveNames();
-    parsed.validate();
+    // wabt checks the proposals again when validating; its types omit that argument.
+    (parsed as unknown as { validate(features: WasmFeatures): void }).validate(enabled);
     const { buffer } = parsed.toBinary({
       log: false,
       canonicalize_lebs: true,

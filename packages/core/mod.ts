@@ -48,6 +48,15 @@ export {
   getCpuKernels,
   setCpuKernels,
 } from "./backends/cpu_kernels.ts";
+export {
+  type CpuThreadsInfo,
+  type CpuThreadsOptions,
+  cpuThreadsSupported,
+  getCpuThreads,
+  MAX_CPU_THREADS,
+  setCpuThreads,
+  shutdownCpuThreads,
+} from "./wasm/thread_pool.ts";
 export { blasAvailable, type BlasInfo, blasInfo, setBlasThreads } from "./backends/blas_ffi.ts";
 export type { BackendName } from "./backends/backend.ts";
 export type { DType, DTypeArrayMap, TypedArray } from "./dtype.ts";

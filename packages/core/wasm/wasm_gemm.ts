@@ -6,6 +6,11 @@
  * where WebAssembly or its 128-bit SIMD is missing, {@linkcode wasmGemmAvailable} is `false` and {@linkcode wasmMatmul}
  * declines, so callers fall back to the TypeScript reference kernel.
  *
+ * With more than one thread (`setCpuThreads`, see `thread_pool.ts`) products of at least
+ * {@linkcode MIN_THREADED_FLOPS} run on the shared-memory variant of the kernel, their C cut into
+ * tiles that the calling thread and the workers share; every element is still computed by one
+ * thread in the same order, so the result is bit-identical to one thread's.
+ *
  * @module
  */
 
@@ -14,6 +19,8 @@ import { forceOffsets } from "../ops/cpu_util.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
+import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
+import { type GemmPool, gemmPool } from "./thread_pool.ts";
 
 interface GemmExports {
   readonly memory: WebAssembly.Memory;
@@ -35,6 +42,12 @@ const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==
 const MR = 4, NR = 8;
 /** Default cap on the linear memory used for packed operands and C (memory never shrinks). */
 const DEFAULT_WORKSPACE_BYTES = 64 << 20;
+/**
+ * The smallest product, in floating-point operations per matrix of the batch, that threads
+ * share; smaller ones run on the calling thread, where waking the workers would cost more than
+ * they save.
+ */
+export const MIN_THREADED_FLOPS = 2_000_000;
 
 let gemm: GemmExports | null | undefined;
 let heap: Float32Array = new Float32Array(0);
@@ -88,7 +101,8 @@ function reserve(g: GemmExports, floats: number): Float32Array | null {
   } catch {
     return null;
   }
-  if (heap.buffer !== g.memory.buffer) heap = new Float32Array(g.memory.buffer);
+  const buffer = g.memory.buffer;
+  if (heap.buffer !== buffer) heap = new Float32Array(buffer);
   return heap;
 }
 
@@ -181,6 +195,11 @@ export interface WasmMatmulOptions {
    * products are computed in row and column blocks that fit; the memory never shrinks.
    */
   readonly maxWorkspaceBytes?: number;
+  /**
+   * The most threads to use (default `getCpuKernels().threads`); more than one runs products of
+   * at least {@linkcode MIN_THREADED_FLOPS} on the worker pool where it can run.
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -190,7 +209,7 @@ export interface WasmMatmulOptions {
  * @param inputs The two operands (any strides and offsets; batch dimensions broadcast).
  * @param out The contiguous output, `sizeOf(batch) * M * N` elements.
  * @param batch The broadcast batch shape of the output.
- * @param options Workspace limit.
+ * @param options Workspace limit and threads.
  * @returns `false` without touching `out` when the kernel cannot run here (no WebAssembly SIMD,
  * operands or output not float32, a K too large for the workspace, or linear memory that cannot
  * grow); `true` once `out` holds the product.
@@ -240,7 +259,12 @@ export function wasmMatmul(
   const aOffs = batchOffsets(a, batch);
   const bOffs = batchOffsets(b, batch);
   const pa = 0, pb = mb * K, pc = pb + K * nb;
-  const mem = reserve(g, pc + mb * nb);
+  const threads = options.threads ?? getCpuKernels().threads;
+  let pool: GemmPool | null = threads > 1 && 2 * M * N * K >= MIN_THREADED_FLOPS
+    ? gemmPool(threads)
+    : null;
+  let mem = pool === null ? null : reserve(pool.kernel, pc + mb * nb);
+  if (mem === null) pool = null, mem = reserve(g, pc + mb * nb);
   if (mem === null) return false;
   // Which operand offset and block the A and B regions hold, so that broadcast batches and
   // single blocks are packed once.
@@ -257,11 +281,13 @@ export function wasmMatmul(
         if (aOffs[i] !== heldA || i0 !== heldAi) {
           packA(a.data, heldA = aOffs[i], ars, acs, heldAi = i0, mv, K, mem, pa);
         }
-        g.gemm(pa * 4, pb * 4, pc * 4, mp, np, K, np, 0);
+        if (pool === null) g.gemm(pa * 4, pb * 4, pc * 4, mp, np, K, np, 0);
+        else pool.gemm(pa * 4, pb * 4, pc * 4, mp, np, K, np);
         copyOut(mem, pc, np, out, outBase + i0 * N + j0, N, mv, nv);
       }
     }
   }
+  if (pool !== null) countCpuKernel("wasmMatmulThreaded");
   return true;
 }
 

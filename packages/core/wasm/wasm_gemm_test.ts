@@ -15,7 +15,13 @@ import type { CpuView } from "../ops/op_def.ts";
 import { testRng } from "../_testing/backends.ts";
 import { tensor } from "../creation.ts";
 import { cpuKernelCounts, setCpuKernels } from "../backends/cpu_kernels.ts";
-import { wasmGemmAvailable, wasmMatmul, type WasmMatmulOptions } from "./wasm_gemm.ts";
+import {
+  MIN_THREADED_FLOPS,
+  wasmGemmAvailable,
+  wasmMatmul,
+  type WasmMatmulOptions,
+} from "./wasm_gemm.ts";
+import { cpuThreadsSupported, setCpuThreads, shutdownCpuThreads } from "./thread_pool.ts";
 
 interface Layout {
   /** Store as the transpose of the logical matrix (the view reads it with swapped strides). */
@@ -206,14 +212,15 @@ Deno.test({
       -2,
     );
     const w = tensor(values(2 * 33 * 64), { shape: [2, 33, 64], backend: "cpu" }).transpose(-1, -2);
+    const kernels = setCpuKernels({ blas: false });
     const before = cpuKernelCounts();
-    const fast = x.matmul(w).dataSync();
-    const previous = setCpuKernels({ wasm: false });
-    let slow: TypedArray;
+    let fast: TypedArray, slow: TypedArray;
     try {
+      fast = x.matmul(w).dataSync();
+      setCpuKernels({ wasm: false });
       slow = x.matmul(w).dataSync();
     } finally {
-      setCpuKernels(previous);
+      setCpuKernels(kernels);
     }
     const after = cpuKernelCounts();
     assertEquals(after.wasmMatmul - before.wasmMatmul, 1, "float32 ran on the WebAssembly kernel");
@@ -227,4 +234,95 @@ Deno.test({
       assert(Math.abs(slow[i] - want[i]) <= 2 ** -24 * Math.abs(want[i]), `ts ${i}`);
     }
   },
+});
+
+/** Runs `fn` with two threads running, then shuts them down. */
+async function withThreads(fn: () => void): Promise<void> {
+  assertEquals(await setCpuThreads(2), 2);
+  try {
+    fn();
+  } finally {
+    shutdownCpuThreads();
+  }
+}
+
+/** Asserts two threads give bit for bit what one gives, and that they ran. */
+function assertThreadedEqual(
+  a: CpuView,
+  b: CpuView,
+  batch: number[],
+  label: string,
+  options: WasmMatmulOptions = {},
+): void {
+  const one = runWasm(a, b, batch, { ...options, threads: 1 });
+  const before = cpuKernelCounts().wasmMatmulThreaded;
+  assertEquals(runWasm(a, b, batch, { ...options, threads: 2 }), one, label);
+  assertEquals(cpuKernelCounts().wasmMatmulThreaded, before + 1, `${label}: threads ran`);
+}
+
+Deno.test({
+  name: "threaded wasmMatmul is bit-identical to one thread over ragged and transposed operands",
+  ignore: !cpuThreadsSupported(),
+  fn: () =>
+    withThreads(() => {
+      const next = testRng(9);
+      const u = () => next() * 2 - 1;
+      for (const m of [1, 5, 130, 257]) {
+        for (const k of [1, 33, 300, 1030]) {
+          for (const n of [3, 127, 1000]) {
+            if (2 * m * n * k < MIN_THREADED_FLOPS) continue;
+            const ta = (m + k) % 2 === 1, tb = (n + k) % 2 === 0;
+            const a = makeView([m, k], { transposed: ta, offset: 3, pad: 1 }, u);
+            const b = makeView([k, n], { transposed: tb, offset: 5 }, u);
+            assertThreadedEqual(a, b, [], `${m}x${k}${ta ? "ᵀ" : ""} @ ${k}x${n}${tb ? "ᵀ" : ""}`);
+          }
+        }
+      }
+    }),
+});
+
+Deno.test({
+  name: "threaded wasmMatmul is bit-identical to one thread over batches and workspace blocks",
+  ignore: !cpuThreadsSupported(),
+  fn: () =>
+    withThreads(() => {
+      const next = testRng(10);
+      const u = () => next() * 2 - 1;
+      // Attention-shaped: [2, 3, 128, 64] @ [2, 3, 64, 130]ᵀ-stored.
+      const q = makeView([2, 3, 128, 64], {}, u);
+      const k = makeView([2, 3, 64, 130], { transposed: true }, u);
+      assertThreadedEqual(q, k, [2, 3], "batched");
+      // Broadcast batches: an expanded lhs and a weight shared by the whole batch.
+      const e = makeView([3, 129, 200], { batchStrides: [0] }, u);
+      const w = makeView([200, 77], { transposed: true, pad: 2 }, u);
+      assertThreadedEqual(e, w, [3], "broadcast");
+      // Blocks smaller than the product: several row and column blocks, each shared by threads.
+      const a = makeView([300, 130], {}, u), b = makeView([130, 270], { transposed: true }, u);
+      for (const bytes of [64 << 10, 200 << 10, 1 << 20]) {
+        assertThreadedEqual(a, b, [], `${bytes} bytes`, { maxWorkspaceBytes: bytes });
+      }
+    }),
+});
+
+Deno.test({
+  name: "float32 CPU matmul runs on threads once setCpuThreads() started them",
+  ignore: !cpuThreadsSupported(),
+  fn: () =>
+    withThreads(() => {
+      const next = testRng(11);
+      const values = (n: number) => Float32Array.from({ length: n }, () => next() * 2 - 1);
+      const x = tensor(values(128 * 768), { shape: [128, 768], backend: "cpu" });
+      const w = tensor(values(300 * 768), { shape: [300, 768], backend: "cpu" }).transpose(0, 1);
+      const kernels = setCpuKernels({ blas: false });
+      try {
+        const before = cpuKernelCounts().wasmMatmulThreaded;
+        const threaded = x.matmul(w).dataSync();
+        assertEquals(cpuKernelCounts().wasmMatmulThreaded, before + 1);
+        setCpuKernels({ threads: 1 });
+        assertEquals(x.matmul(w).dataSync(), threaded);
+        assertEquals(cpuKernelCounts().wasmMatmulThreaded, before + 1);
+      } finally {
+        setCpuKernels(kernels);
+      }
+    }),
 });
