@@ -38,9 +38,10 @@ function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   const lead = g.ndim - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+    // Summing over a dimension of size 1 changes nothing; leave those to the reshape.
+    if (g.shape[i] !== 1 && (i < lead || shape[i - lead] === 1)) axes.push(i);
   }
-  return g.sum(axes, { keepdim: true }).reshape(shape);
+  return (axes.length ? g.sum(axes, { keepdim: true }) : g).reshape(shape);
 }
 
 /** Adds `g` into a leaf's `.grad`; `exclusive` says nothing else references `g`. */

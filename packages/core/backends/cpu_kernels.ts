@@ -43,8 +43,8 @@ export interface CpuKernelOptions {
 
 /**
  * How many times each CPU kernel ran in this process, by kernel name: `wasmMatmul`, `tsMatmul`,
- * `blasMatmul`, and one `wasm<Op>` / `ts<Op>` pair for every op with a WebAssembly kernel.
- * Kernels that never ran read `0`.
+ * `blasMatmul`, and `wasm.<op>` (for example `wasm.add`, `wasm.gelu`, `wasm.softmax`) for every op
+ * call a WebAssembly kernel served. Kernels that never ran read `0`.
  */
 export interface CpuKernelCounts {
   /** Calls served by the WebAssembly SIMD matmul. */
@@ -100,20 +100,23 @@ export function getCpuKernels(): CpuKernelOptions {
 }
 
 /**
- * How often each CPU matmul kernel has run (a test's proof that the fast path was taken).
+ * How often each CPU kernel has run (a test's proof that the fast path was taken).
  *
  * @returns A snapshot of the counters.
  *
  * @example Usage
  * ```ts
- * import { assert } from "@std/assert";
+ * import { assertEquals } from "@std/assert";
  * import { tensor } from "@denoformers/core";
  * import { cpuKernelCounts } from "./cpu_kernels.ts";
  *
- * const before = cpuKernelCounts();
+ * const matmuls = () => {
+ *   const c = cpuKernelCounts();
+ *   return c.blasMatmul + c.wasmMatmul + c.tsMatmul;
+ * };
+ * const before = matmuls();
  * tensor([[1, 2]], { backend: "cpu" }).matmul(tensor([[3], [4]], { backend: "cpu" }));
- * const after = cpuKernelCounts();
- * assert(after.wasmMatmul + after.tsMatmul === before.wasmMatmul + before.tsMatmul + 1);
+ * assertEquals(matmuls(), before + 1);
  * ```
  */
 export function cpuKernelCounts(): CpuKernelCounts {

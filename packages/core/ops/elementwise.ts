@@ -6,13 +6,13 @@
  */
 
 import type { DType, TypedArray } from "../dtype.ts";
-import { broadcastShapes } from "../shape.ts";
-import { broadcastOffsets } from "./cpu_util.ts";
+import { broadcastShapes, contiguousStrides, isContiguous, sizeOf } from "../shape.ts";
+import { broadcastOffsets, gatherStrided } from "./cpu_util.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
 import type { CpuView, KernelOpDef, OpTestHints, TensorMeta, Vjp } from "./op_def.ts";
 import { computeType, elementwiseProgram, wgslType } from "./wgsl_util.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
-import { wasmBinary, wasmUnary } from "../wasm/wasm_elementwise.ts";
+import { wasmBinary, type WasmBinaryOp, wasmUnary } from "../wasm/wasm_elementwise.ts";
 
 /** How an op wants its input dtypes prepared by the frontend before it runs. */
 export type DTypeRule = "numeric" | "float" | "bool" | "compare" | "any";
@@ -69,15 +69,36 @@ function runWasm(
   if (!getCpuKernels().wasm || !(out instanceof Float32Array)) return false;
   let done = false;
   if (WASM_BINARY.has(name)) {
-    done = wasmBinary(name as "add", inputs[0], inputs[1], out, outMeta.shape);
-  } else if (name === "exp" || name === "sigmoid") {
-    done = wasmUnary(name, inputs[0], out);
+    const op = name as WasmBinaryOp;
+    done = wasmBinary(op, inputs[0], inputs[1], out, outMeta.shape) ||
+      // A transposed or permuted operand: gather it densely first (one tiled pass), then retry.
+      (inputs.some((x) => !isContiguous(x.shape, x.strides)) &&
+        wasmBinary(op, dense(inputs[0]), dense(inputs[1]), out, outMeta.shape));
+  } else if (name === "exp" || name === "sigmoid" || name === "erf" || name === "neg") {
+    done = wasmUnary(name, dense(inputs[0]), out);
   } else if (name === "gelu") {
     const tanh = (args as { approximate?: string }).approximate === "tanh";
-    done = wasmUnary(tanh ? "geluTanh" : "gelu", inputs[0], out);
+    done = wasmUnary(tanh ? "geluTanh" : "gelu", dense(inputs[0]), out);
   }
   if (done) countCpuKernel(`wasm.${name}`);
   return done;
+}
+
+/** The view itself when contiguous, else a dense float32 copy of it. */
+function dense(x: CpuView): CpuView {
+  if (isContiguous(x.shape, x.strides) || !(x.data instanceof Float32Array)) return x;
+  const data = new Float32Array(sizeOf(x.shape));
+  gatherStrided(x.data, x.offset, x.shape, x.strides, data);
+  return { ...x, data, strides: contiguousStrides(x.shape), offset: 0 };
+}
+
+/** The strided copy behind `contiguous`: dense runs as blocks, transposes in tiles. */
+function copyCpu(inputs: readonly CpuView[], out: TypedArray): void {
+  const [x] = inputs;
+  if (x.data.constructor !== out.constructor) {
+    return runCpu((v) => v, inputs, out, { shape: x.shape, dtype: x.dtype });
+  }
+  gatherStrided(x.data, x.offset, x.shape, x.strides, out);
 }
 
 function elementwise<A = void>(
@@ -308,7 +329,10 @@ export const logicalNot: ElementwiseOpDef<void> = unary(
   (x) => `select(1u, 0u, ${x} != 0u)`,
 );
 /** Strided copy into a dense buffer. */
-export const copy: ElementwiseOpDef<void> = unary("copy", "any", (x) => x, (x) => x, (g) => [g]);
+export const copy: ElementwiseOpDef<void> = {
+  ...unary("copy", "any", (x) => x, (x) => x, (g) => [g]),
+  cpu: (inputs, out) => copyCpu(inputs, out),
+};
 
 /** `a + b`. */
 export const add: ElementwiseOpDef<void> = binary(

@@ -1,5 +1,5 @@
 ;; float32 elementwise kernels with 128-bit SIMD: broadcasting binary arithmetic, a few unary
-;; functions (exp, sigmoid, both GELU forms) and row-wise softmax / log-softmax.
+;; functions (exp, sigmoid, both GELU forms, erf, neg) and row-wise softmax / log-softmax.
 ;;
 ;; Operands live in this module's linear memory, copied in by the host
 ;; (packages/core/wasm/wasm_elementwise.ts). All addresses are byte addresses; strides and counts
@@ -91,14 +91,37 @@
                 (f32x4.splat (f32.const 0.5)))))))
       (local.get $big)))
 
-  ;; One unary function on four lanes: 0 exp, 1 sigmoid, 2 GELU (erf), 3 GELU (tanh).
+  ;; erf(x) on four lanes: the Maclaurin series to x^13 below |x| = 1/2 (truncation under 1e-9
+  ;; relative), else sign(x)·(1 - erfc(|x|)).
+  (func $erf (param $x v128) (result v128)
+    (local $x2 v128) (local $p v128) (local $e v128)
+    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $p (f32x4.splat (f32.const 0.00012055332981789664)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.0008548327023450852))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 0.005223977625442188))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.026866170645131252))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 0.11283791670955126))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.37612638903183754))))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 1.1283791670955126))))
+    (local.set $e
+      (call $erfc (f32x4.mul (f32x4.abs (local.get $x)) (f32x4.splat (f32.const 1.41421356237309505)))))
+    (v128.bitselect
+      (f32x4.mul (local.get $p) (local.get $x))
+      (v128.or
+        (v128.and (local.get $x) (i32x4.splat (i32.const 0x80000000)))
+        (f32x4.sub (f32x4.splat (f32.const 1)) (local.get $e)))
+      (f32x4.lt (f32x4.abs (local.get $x)) (f32x4.splat (f32.const 0.5)))))
+
+  ;; One unary function on four lanes: 0 exp, 1 sigmoid, 2 GELU (erf), 3 GELU (tanh), 4 erf, 5 neg.
   (func $unary1 (param $op i32) (param $x v128) (result v128)
     (local $z v128) (local $e v128)
+    (block $neg
+    (block $erf
     (block $gelutanh
       (block $gelu
         (block $sigmoid
           (block $exp
-            (br_table $exp $sigmoid $gelu $gelutanh (local.get $op)))
+            (br_table $exp $sigmoid $gelu $gelutanh $erf $neg (local.get $op)))
           (return (call $exp (local.get $x))))
         ;; 1 / (1 + e^-x)
         (return
@@ -115,7 +138,7 @@
             (local.get $e)
             (f32x4.gt (local.get $z) (f32x4.splat (f32.const 0)))))))
     ;; x/2 · (1 + tanh(u)) = x / (1 + e^(-2u)), u = √(2/π)·(x + 0.044715·x³)
-    (f32x4.div
+    (return (f32x4.div
       (local.get $x)
       (f32x4.add
         (f32x4.splat (f32.const 1))
@@ -126,7 +149,9 @@
               (f32x4.mul
                 (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (local.get $x))
                 (f32x4.splat (f32.const 0.044715))))
-            (f32x4.splat (f32.const -1.5957691216057308)))))))
+            (f32x4.splat (f32.const -1.5957691216057308))))))))
+    (return (call $erf (local.get $x))))
+    (f32x4.neg (local.get $x)))
 
   ;; out[i] = f(x[i]) for i < n.
   (func (export "unary") (param $op i32) (param $x i32) (param $out i32) (param $n i32)

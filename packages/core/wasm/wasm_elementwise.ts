@@ -36,7 +36,7 @@ const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==
 const MAX_FLOATS = 32 << 20;
 
 /** The unary functions of the module, by op name, with their opcode. */
-const UNARY = { exp: 0, sigmoid: 1, gelu: 2, geluTanh: 3 } as const;
+const UNARY = { exp: 0, sigmoid: 1, gelu: 2, geluTanh: 3, erf: 4, neg: 5 } as const;
 /** The binary operations of the module, by op name, with their opcode. */
 const BINARY = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 
@@ -103,7 +103,7 @@ export function wasmElementwiseAvailable(): boolean {
 
 /**
  * `out = f(x)` for a contiguous float32 `x`, with `f` one of `exp`, `sigmoid`, `gelu` (the erf
- * form) or `geluTanh`.
+ * form), `geluTanh`, `erf` or `neg`.
  *
  * @param op The function.
  * @param x The input view.
