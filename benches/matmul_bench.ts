@@ -42,6 +42,13 @@ const iterations = (
 const WARMUP = 3;
 /** Native BLAS and NumPy take milliseconds: more iterations for steadier figures. */
 const nativeIterations = (n: number) => (n <= 256 ? 50 : n <= 512 ? 30 : 20);
+/**
+ * Two OpenBLAS instances share the cores here (ours in this process, NumPy's in the child), and an
+ * idle OpenBLAS keeps its worker threads spinning for about 0.1 s after a call. Each native row
+ * waits this long (untimed) before its first call, so it never runs beside the other's spinners.
+ */
+const SETTLE_MS = 250;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 /** OpenBLAS's own default thread count (one per core), restored after the 1-thread rows. */
 const blasThreads = blasInfo()?.threads ?? null;
 const numpy = [await NumpyPeer.start(), await NumpyPeer.start(1)];
@@ -67,6 +74,7 @@ for (const n of SIZES) {
     let x: Tensor | undefined, y: Tensor | undefined;
     const slow = backend === "webgpu" || !wasm;
     const kernel = blas ? "blasMatmul" : wasm ? "wasmMatmul" : "tsMatmul";
+    let settled = !blas;
     Deno.bench({
       name: `denoformers ${name}`,
       group,
@@ -80,6 +88,7 @@ for (const n of SIZES) {
         x ??= tensor(a, { shape: [n, n] });
         y ??= tensor(b, { shape: [n, n] });
         const before = cpuKernelCounts()[kernel];
+        if (!settled) settled = await settle().then(() => true);
         t.start();
         const out = x.matmul(y);
         await out.data();
@@ -95,12 +104,14 @@ for (const n of SIZES) {
   }
   for (const peer of numpy) {
     if (!peer) continue;
+    let settled = false;
     Deno.bench({
       name: `numpy cpu (OpenBLAS${peer.threads === null ? "" : `, ${peer.threads} thread`})`,
       group,
       n: nativeIterations(n),
       warmup: WARMUP,
       async fn(t) {
+        if (!settled) settled = await settle().then(() => true);
         t.start();
         await peer.matmul(n);
         t.end();
