@@ -13,7 +13,18 @@
  * @module
  */
 
-import { noGrad, setBackend, type Tensor, tensor, tidy } from "@denoformers/core";
+import {
+  blasAvailable,
+  cpuThreadsSupported,
+  getCpuThreads,
+  noGrad,
+  setBackend,
+  setCpuKernels,
+  setCpuThreads,
+  type Tensor,
+  tensor,
+  tidy,
+} from "@denoformers/core";
 import { BertConfig, BertEncoder } from "@denoformers/models";
 import { values } from "./_peers.ts";
 import { tf, tfEncoderLayer, tfLayer } from "./_tfjs_bert.ts";
@@ -94,16 +105,35 @@ encoder.loadStateDict({
   "layer.0.output.LayerNorm.weight": vec(w.g2),
   "layer.0.output.LayerNorm.bias": vec(w.b2n),
 });
+/** Our CPU backend three ways: the WebAssembly kernels on one thread and on two, and native BLAS. */
+async function useCpu(threads: number, blas: boolean): Promise<void> {
+  await setBackend("cpu");
+  setCpuKernels({ wasm: true, blas });
+  if (getCpuThreads().threads !== threads) await setCpuThreads(threads, { idleTimeoutMs: 5000 });
+}
+const OURS = [
+  { name: "denoformers cpu wasm 1t", setup: () => useCpu(1, false), available: true },
+  {
+    name: "denoformers cpu wasm 2t",
+    setup: () => useCpu(2, false),
+    available: cpuThreadsSupported(),
+  },
+  { name: "denoformers cpu blas", setup: () => useCpu(1, true), available: blasAvailable() },
+];
 const ourX = tensor(x, { shape: [1, S, H] });
 const ourA = tensor(a, { shape: [N, N] }), ourB = tensor(b, { shape: [N, N] });
 const ourBert = () => noGrad(() => tidy(() => encoder.call(ourX, null).lastHiddenState));
 const ourMatmul = () => ourA.matmul(ourB);
-for (
-  const [what, run, ref] of [[BERT, ourBert, refBert], [MATMUL, ourMatmul, refMatmul]] as const
-) {
-  const y = run();
-  check(`denoformers cpu, ${what}`, await y.data(), ref);
-  y.dispose();
+for (const { name, setup, available } of OURS) {
+  if (!available) continue;
+  await setup();
+  for (
+    const [what, run, ref] of [[BERT, ourBert, refBert], [MATMUL, ourMatmul, refMatmul]] as const
+  ) {
+    const y = run();
+    check(`${name}, ${what}`, await y.data(), ref);
+    y.dispose();
+  }
 }
 
 // onnxruntime: four variants per model, each made and checked once.
@@ -142,12 +172,16 @@ for (const group of [MATMUL, BERT] as const) {
     ? () => tf.matMul(tfA, tfB)
     : () => tf.tidy(() => tfEncoderLayer(tfX, params, HEADS));
   const rows: [string, (() => Promise<unknown>) | undefined][] = [
-    ["denoformers cpu", async () => {
-      await setBackend("cpu");
-      const y: Tensor = ours();
-      await y.data();
-      y.dispose();
-    }],
+    ...OURS.map(({ name, available }): [string, (() => Promise<unknown>) | undefined] => [
+      name,
+      available
+        ? (async () => {
+          const y: Tensor = ours();
+          await y.data();
+          y.dispose();
+        })
+        : undefined,
+    ]),
     ["tfjs wasm", async () => {
       if (tf.getBackend() !== "wasm") await tf.setBackend("wasm");
       const y = tfOp();
@@ -160,14 +194,16 @@ for (const group of [MATMUL, BERT] as const) {
     }),
   ];
   for (const [name, run] of rows) {
+    const setup = OURS.find((o) => o.name === name)?.setup;
     Deno.bench({
       name,
       group,
-      baseline: name === "denoformers cpu",
+      baseline: name === OURS[0].name,
       ignore: !run,
       n: ITERATIONS[group],
       warmup: 3,
       async fn(t) {
+        await setup?.();
         t.start();
         await run!();
         t.end();
