@@ -1,10 +1,15 @@
 /**
  * Float32 matmul on a native CBLAS (OpenBLAS, Apple Accelerate, or any library named by
- * `DENOFORMERS_BLAS`) through Deno FFI. Entirely optional: the library is looked for once, on
- * first use, and only where `Deno.dlopen` exists and the ffi permission is already granted
- * (`--allow-ffi`), so it never prompts and never runs on Deno Deploy or in a browser. Where no
- * library loads, {@linkcode blasAvailable} is `false` and {@linkcode blasMatmul} declines, so the
- * CPU backend falls back to its WebAssembly and TypeScript kernels.
+ * `DENOFORMERS_BLAS`) through Deno FFI. Entirely optional: the library is looked for once, and
+ * only where `Deno.dlopen` exists and the ffi permission is already granted (`--allow-ffi`), so it
+ * never prompts and never runs on Deno Deploy or in a browser. Where no library loads,
+ * {@linkcode blasAvailable} is `false` and {@linkcode blasMatmul} declines, so the CPU backend
+ * falls back to its WebAssembly and TypeScript kernels.
+ *
+ * The look-up happens when this module is evaluated (about 5 ms for OpenBLAS; nothing at all
+ * without the permission), not at the first matmul: test runners that count open resources (Deno
+ * 2.5's `deno test` counts dynamic libraries) would otherwise report the library as leaked by
+ * whichever test happened to run the first float32 matmul.
  *
  * Candidates, in order: the path in `DENOFORMERS_BLAS` (`0` turns native BLAS off), then
  * `libopenblas.so.0`, `libopenblas.so`, and Debian's `libblas.so.3` / `libcblas.so.3` alternatives
@@ -135,9 +140,11 @@ function load(): { lib: BlasLibrary; path: string } | null {
   return null;
 }
 
+load();
+
 /**
  * Whether a native BLAS loaded (it needs `--allow-ffi` and a CBLAS library; see the module doc).
- * The first call looks for the library; later calls return the same answer.
+ * The answer never changes within a process.
  *
  * @returns `true` when {@linkcode blasMatmul} can run float32 products.
  *
@@ -251,6 +258,15 @@ function pack(
   }
 }
 
+/**
+ * A view from element `offset` on, to pass as an FFI `buffer` (a pointer to its first element).
+ * Deno's FFI takes views of a `SharedArrayBuffer` too; older type definitions only admit
+ * `ArrayBuffer`-backed ones, hence the cast.
+ */
+function at(data: Float32Array, offset: number): Float32Array<ArrayBuffer> {
+  return data.subarray(offset) as Float32Array<ArrayBuffer>;
+}
+
 /** One operand ready for sgemm: the buffer and offset of each batch's matrix, and its layout. */
 interface Prepared {
   readonly data: Float32Array;
@@ -337,12 +353,12 @@ export function blasMatmul(
       N,
       K,
       1,
-      pa.data.subarray(pa.offsets[i]),
+      at(pa.data, pa.offsets[i]),
       pa.layout.ld,
-      pb.data.subarray(pb.offsets[i]),
+      at(pb.data, pb.offsets[i]),
       pb.layout.ld,
       0,
-      out.subarray(i * M * N),
+      at(out, i * M * N),
       N,
     );
   const count = pa.offsets.length;
