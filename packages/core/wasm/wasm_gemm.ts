@@ -183,6 +183,43 @@ function packB(
 
 const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
 
+/** B blocks smaller than this (in floats) are packed every time: packing them is cheap. */
+const REUSE_MIN_FLOATS = 1 << 16;
+/**
+ * The last B block packed from each source array. CPU tensor storage is written once, when the
+ * op or `tensor()` that makes it runs (`assign` swaps storage rather than writing into it), so
+ * panels packed from an array stay valid for as long as the array lives. A block is kept the
+ * second time the same array is packed the same way — a weight read by every inference call —
+ * and reused from then on; a training step, whose updated weights are new arrays, never keeps any.
+ */
+const packedBlocks = new WeakMap<Float32Array, { key: string; panels: Float32Array | null }>();
+
+/** {@linkcode packB}, reusing the panels of a block packed from the same array before. */
+function packBReusing(
+  src: Float32Array,
+  off: number,
+  rs: number,
+  cs: number,
+  c0: number,
+  cols: number,
+  K: number,
+  dst: Float32Array,
+  base: number,
+): void {
+  const size = K * roundUp(cols, NR);
+  if (size < REUSE_MIN_FLOATS) return packB(src, off, rs, cs, c0, cols, K, dst, base);
+  const key = `${off} ${rs} ${cs} ${c0} ${cols} ${K}`;
+  const held = packedBlocks.get(src);
+  if (held?.key === key && held.panels !== null) {
+    dst.set(held.panels, base);
+    countCpuKernel("wasmPackedReuse");
+    return;
+  }
+  packB(src, off, rs, cs, c0, cols, K, dst, base);
+  if (held?.key === key) held.panels = dst.slice(base, base + size);
+  else packedBlocks.set(src, { key, panels: null });
+}
+
 function batchOffsets(x: CpuView, batch: readonly number[]): Int32Array {
   const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
   return forceOffsets(batch, strides, x.offset);
@@ -274,7 +311,7 @@ export function wasmMatmul(
     for (let j0 = 0; j0 < N; j0 += nb) {
       const nv = Math.min(nb, N - j0), np = roundUp(nv, NR);
       if (bOffs[i] !== heldB || j0 !== heldBj) {
-        packB(b.data, heldB = bOffs[i], brs, bcs, heldBj = j0, nv, K, mem, pb);
+        packBReusing(b.data, heldB = bOffs[i], brs, bcs, heldBj = j0, nv, K, mem, pb);
       }
       for (let i0 = 0; i0 < M; i0 += mb) {
         const mv = Math.min(mb, M - i0), mp = roundUp(mv, MR);

@@ -132,6 +132,41 @@ Deno.test("wasmMatmul equals the TypeScript kernel exactly on integer inputs", (
   }
 });
 
+Deno.test("a weight packed twice is reused from then on, for the same array and layout only", () => {
+  const next = testRng(9);
+  const int = () => Math.floor(next() * 7) - 3;
+  // [64, 256] @ [256, 512]ᵀ-style: B = Wᵀ read in place, 131,072 floats (over the reuse floor).
+  const x = makeView([64, 256], {}, int), w = makeView([256, 512], { transposed: true }, int);
+  const want = Float32Array.from(reference(f64(x), f64(w), []));
+  const reused = () => cpuKernelCounts().wasmPackedReuse;
+  const before = reused();
+  for (let call = 0; call < 4; call++) assertEquals(runWasm(x, w, []), want, `call ${call}`);
+  assertEquals(reused() - before, 2, "calls 3 and 4 reuse the panels kept by call 2");
+  // Another layout of the same array (a window of it) is packed anew, and gives its own product.
+  const window = { ...w, shape: [256, 256] };
+  assertEquals(runWasm(x, window, []), Float32Array.from(reference(f64(x), f64(window), [])));
+  assertEquals(reused() - before, 2);
+  // Through tensors: a Linear-style weight updated with assign() is a new array, never stale.
+  const weight = tensor(Float32Array.from({ length: 512 * 256 }, int), {
+    shape: [512, 256],
+    backend: "cpu",
+  });
+  const input = tensor(Float32Array.from({ length: 8 * 256 }, int), {
+    shape: [8, 256],
+    backend: "cpu",
+  });
+  const previous = setCpuKernels({ wasm: true, blas: false });
+  try {
+    for (let call = 0; call < 3; call++) input.matmul(weight.transpose(0, 1)).dispose();
+    weight.assign(weight.mul(2));
+    const doubled = input.matmul(weight.transpose(0, 1)).dataSync();
+    setCpuKernels({ wasm: false });
+    assertEquals(doubled, input.matmul(weight.transpose(0, 1)).dataSync());
+  } finally {
+    setCpuKernels(previous);
+  }
+});
+
 Deno.test("wasmMatmul reads transposed, offset and padded operands", () => {
   const next = testRng(3);
   const u = () => next() * 2 - 1;
