@@ -191,8 +191,14 @@ const REUSE_MIN_FLOATS = 1 << 16;
  * panels packed from an array stay valid for as long as the array lives. A block is kept the
  * second time the same array is packed the same way — a weight read by every inference call —
  * and reused from then on; a training step, whose updated weights are new arrays, never keeps any.
+ * At most {@linkcode MAX_KEPT_FLOATS} are kept; past that, blocks are packed every time.
  */
 const packedBlocks = new WeakMap<Float32Array, { key: string; panels: Float32Array | null }>();
+/** The most floats kept in packed panels at once (128 MiB), so serving stays within small hosts. */
+const MAX_KEPT_FLOATS = 32 << 20;
+let keptFloats = 0;
+/** Gives back a kept block's floats when its source array is collected. */
+const kept = new FinalizationRegistry<number>((floats) => keptFloats -= floats);
 
 /** {@linkcode packB}, reusing the panels of a block packed from the same array before. */
 function packBReusing(
@@ -216,8 +222,18 @@ function packBReusing(
     return;
   }
   packB(src, off, rs, cs, c0, cols, K, dst, base);
-  if (held?.key === key) held.panels = dst.slice(base, base + size);
-  else packedBlocks.set(src, { key, panels: null });
+  if (held?.key === key) {
+    if (keptFloats + size > MAX_KEPT_FLOATS) return;
+    held.panels = dst.slice(base, base + size);
+    keptFloats += size;
+    kept.register(src, size, held);
+    return;
+  }
+  if (held?.panels) {
+    keptFloats -= held.panels.length;
+    kept.unregister(held);
+  }
+  packedBlocks.set(src, { key, panels: null });
 }
 
 function batchOffsets(x: CpuView, batch: readonly number[]): Int32Array {
