@@ -8,6 +8,8 @@ import type { DType, TypedArray } from "../dtype.ts";
 import { ShapeError } from "../errors.ts";
 import { formatShape, sizeOf } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
+import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
+import { wasmSum } from "../wasm/wasm_reduce.ts";
 import type { CpuView, KernelOpDef, TensorMeta, ViewMeta, Vjp } from "./op_def.ts";
 import { bindingsWgsl, computeType, narrow, packUniforms, wgslType, widen } from "./wgsl_util.ts";
 import { splitWorkgroups, type WgslProgram } from "./wgsl_program.ts";
@@ -208,7 +210,12 @@ function reduction(kind: Kind, vjp?: Vjp<ReduceArgs>): KernelOpDef<ReduceArgs> {
       const dtype: DType = kind === "argmax" || kind === "argmin" ? "int32" : x.dtype;
       return { shape, dtype };
     },
-    cpu: ([x], out, _meta, { axes }) => reduceCpu(kind, x, out, axes),
+    cpu([x], out, _meta, { axes }) {
+      if (kind === "sum" && getCpuKernels().wasm && wasmSum(x, out, axes)) {
+        return countCpuKernel("wasm.sum");
+      }
+      reduceCpu(kind, x, out, axes);
+    },
     wgsl: ([x], outMeta, { axes }) => reduceWgsl(kind, x, outMeta, axes),
     vjp,
   };
