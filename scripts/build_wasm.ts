@@ -61,6 +61,13 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
     summary: "The float32 GEMM WebAssembly module on an imported shared memory (`gemm_shared.wat`)",
     features: { simd: true, threads: true },
   },
+  {
+    wat: "norm.wat",
+    module: "norm_wasm.ts",
+    constant: "NORM_WASM_BASE64",
+    summary: "The float32 layer-norm and RMS-norm WebAssembly module assembled from `norm.wat`",
+    features: { simd: true },
+  },
 ];
 
 const WASM_DIR = new URL("../packages/core/wasm/", import.meta.url);

@@ -1,5 +1,6 @@
 /**
- * Free-function forms of tensor operations that take several tensors: `cat`, `stack`, `where`.
+ * Free-function forms of tensor operations that take several tensors: `cat`, `stack`, `where`,
+ * `matmul`, and the fused normalisations `layerNorm` and `rmsNorm`.
  *
  * @module
  */
@@ -8,6 +9,8 @@ import { ShapeError } from "./errors.ts";
 import { formatShape, normalizeAxis } from "./shape.ts";
 import { apply, type Tensor } from "./tensor.ts";
 import { MAX_CAT_INPUTS } from "./ops/concat.ts";
+import { isFloat } from "./dtype.ts";
+import { atomic } from "./memory.ts";
 
 /**
  * Concatenates tensors along an existing dimension.
@@ -118,4 +121,88 @@ export function where(condition: Tensor, a: Tensor, b: Tensor | number): Tensor 
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   return a.matmul(b);
+}
+
+/** Options of {@linkcode layerNorm} and {@linkcode rmsNorm}. */
+export interface NormOptions {
+  /** Added to the variance (layerNorm, default `1e-5`) or mean square (rmsNorm, default `1e-6`). */
+  eps?: number;
+}
+
+/** Whether `p` can enter the fused kernel with `x`: x's dtype, shape `[last dim of x]`. */
+function fusable(p: Tensor, x: Tensor): boolean {
+  return p.dtype === x.dtype && p.ndim === 1 && p.shape[0] === x.shape.at(-1);
+}
+
+/**
+ * Layer normalisation over the last dimension (`torch.nn.functional.layer_norm` with a 1-D
+ * normalized shape): `(x - mean) · rsqrt(var + eps) · weight + bias` with the biased variance.
+ *
+ * One fused kernel. A weight or bias that does not match `x`'s dtype and last dimension is
+ * applied afterwards with ordinary broadcasting ops, so dtype promotion is that of the composite.
+ *
+ * @param x The input (a non-float input is normalised in float32).
+ * @param weight Optional scale.
+ * @param bias Optional shift.
+ * @param options eps (default `1e-5`).
+ * @returns The normalised tensor.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { layerNorm, tensor } from "@denoformers/core";
+ *
+ * const y = await layerNorm(tensor([[1, 3]], { backend: "cpu" }), null, null, { eps: 0 }).data();
+ * assertAlmostEquals(y[0], -1, 1e-6);
+ * assertAlmostEquals(y[1], 1, 1e-6);
+ * ```
+ */
+export function layerNorm(
+  x: Tensor,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  options: NormOptions = {},
+): Tensor {
+  const eps = options.eps ?? 1e-5;
+  return atomic(() => {
+    const xf = isFloat(x.dtype) ? x : x.cast("float32");
+    const inputs = [xf];
+    if (weight && fusable(weight, xf)) {
+      inputs.push(weight);
+      if (bias && fusable(bias, xf)) inputs.push(bias);
+    }
+    let y = apply("layerNorm", inputs, { eps });
+    if (weight && inputs.length < 2) y = y.mul(weight);
+    if (bias && inputs.length < 3) y = y.add(bias);
+    return y;
+  });
+}
+
+/**
+ * RMS normalisation over the last dimension as Llama defines it: `x · rsqrt(mean(x²) + eps)`
+ * computed in float32 (float64 for a float64 input), rounded to the input dtype, then scaled by
+ * `weight` (with the composite's dtype promotion when the weight's dtype differs).
+ *
+ * @param x The input (a non-float input is normalised in float32).
+ * @param weight Optional scale.
+ * @param options eps (default `1e-6`).
+ * @returns The normalised tensor.
+ *
+ * @example Usage
+ * ```ts
+ * import { assertAlmostEquals } from "@std/assert";
+ * import { rmsNorm, tensor } from "@denoformers/core";
+ *
+ * const y = await rmsNorm(tensor([[3, 4]], { backend: "cpu" }), null, { eps: 0 }).data();
+ * assertAlmostEquals(y[0], 3 / Math.sqrt(12.5), 1e-6);
+ * ```
+ */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, options: NormOptions = {}): Tensor {
+  const eps = options.eps ?? 1e-6;
+  return atomic(() => {
+    const xf = isFloat(x.dtype) ? x : x.cast("float32");
+    if (weight && fusable(weight, xf)) return apply("rmsNorm", [xf, weight], { eps });
+    const y = apply("rmsNorm", [xf], { eps });
+    return weight ? weight.mul(y) : y;
+  });
 }

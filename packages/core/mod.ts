@@ -33,7 +33,7 @@ export {
   zeros,
   zerosLike,
 } from "./creation.ts";
-export { cat, matmul, stack, where } from "./functional.ts";
+export { cat, layerNorm, matmul, type NormOptions, rmsNorm, stack, where } from "./functional.ts";
 export { attachVjp, backward, type BackwardOptions, grad, type GradOptions } from "./autograd.ts";
 export { type OpTrace, traceOps } from "./trace.ts";
 export { isGradEnabled, noGrad, withGradMode } from "./grad_mode.ts";

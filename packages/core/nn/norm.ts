@@ -5,14 +5,15 @@
  */
 
 import { ones, zeros } from "../creation.ts";
-import { isFloat } from "../dtype.ts";
+import { layerNorm, rmsNorm } from "../functional.ts";
 import type { Tensor } from "../tensor.ts";
 import type { LayerOptions } from "./linear.ts";
 import { Module, parameter } from "./module.ts";
 
 /**
  * Layer normalisation over the trailing `normalizedShape` dimensions: `(x - mean) / sqrt(var + eps)`
- * with the biased variance, then `· weight + bias` when affine.
+ * with the biased variance, then `· weight + bias` when affine. A single trailing dimension runs
+ * as one fused kernel ({@linkcode layerNorm}).
  *
  * @example Usage
  * ```ts
@@ -63,6 +64,10 @@ export class LayerNorm extends Module {
    * @returns Same shape.
    */
   forward(x: Tensor): Tensor {
+    // One trailing dimension: the fused kernel. Several: the composite it is defined by.
+    if (this.normalizedShape.length === 1) {
+      return layerNorm(x, this.weight, this.bias, { eps: this.eps });
+    }
     const axes = this.normalizedShape.map((_, i) => i - this.normalizedShape.length);
     const centered = x.sub(x.mean(axes, { keepdim: true }));
     const variance = centered.mul(centered).mean(axes, { keepdim: true });
@@ -75,7 +80,8 @@ export class LayerNorm extends Module {
 
 /**
  * Root-mean-square normalisation as Llama defines it: computed in float32
- * (`x · rsqrt(mean(x²) + eps)`), cast back to the input dtype, then scaled by `weight`.
+ * (`x · rsqrt(mean(x²) + eps)`; float64 for a float64 input), cast back to the input dtype, then
+ * scaled by `weight`. Runs as one fused kernel ({@linkcode rmsNorm}).
  *
  * @example Usage
  * ```ts
@@ -112,9 +118,6 @@ export class RMSNorm extends Module {
    * @returns Same shape, in the input dtype (float32 when the input is not a float).
    */
   forward(x: Tensor): Tensor {
-    const dtype = isFloat(x.dtype) ? x.dtype : "float32";
-    const h = x.cast("float32");
-    const y = h.mul(h.mul(h).mean(-1, { keepdim: true }).add(this.eps).rsqrt()).cast(dtype);
-    return this.weight.mul(y);
+    return rmsNorm(x, this.weight, { eps: this.eps });
   }
 }

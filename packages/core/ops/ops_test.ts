@@ -4,7 +4,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { grad } from "../autograd.ts";
 import { fromTypedArray, type Tensor } from "../tensor.ts";
-import { cat, stack } from "../functional.ts";
+import { cat, layerNorm, rmsNorm, stack } from "../functional.ts";
 import { manualSeed } from "../rng.ts";
 import { rand } from "../creation.ts";
 import { setBackend } from "../backends/registry.ts";
@@ -330,6 +330,43 @@ const CASES: { [K in OpName]: OpCase[] } = {
     c("last", [{ shape: [2, 5] }], [2, 5], ([x]) => x.logSoftmax(-1)),
     c("dim 1 of 3-D", [{ shape: [2, 3, 2] }], [2, 3, 2], ([x]) => x.logSoftmax(1)),
   ],
+  layerNorm: [
+    c("last dim, no affine", [{ shape: [3, 5] }], [3, 5], ([x]) => layerNorm(x)),
+    c(
+      "weight and bias, 3-D",
+      [{ shape: [2, 3, 4] }, { shape: [4] }, { shape: [4] }],
+      [2, 3, 4],
+      ([x, w, b]) => layerNorm(x, w, b, { eps: 1e-3 }),
+    ),
+    c(
+      "transposed input, weight only",
+      [{ shape: [3, 4], transposed: true }, { shape: [4] }],
+      [3, 4],
+      ([x, w]) => layerNorm(x, w),
+    ),
+    c(
+      "wide (workgroup reduction)",
+      [{ shape: [2, 130] }, { shape: [130] }, { shape: [130] }],
+      [2, 130],
+      ([x, w, b]) => layerNorm(x, w, b),
+    ),
+  ],
+  rmsNorm: [
+    c("last dim, no weight", [{ shape: [3, 5] }], [3, 5], ([x]) => rmsNorm(x)),
+    c(
+      "weight, 3-D",
+      [{ shape: [2, 3, 4] }, { shape: [4] }],
+      [2, 3, 4],
+      ([x, w]) => rmsNorm(x, w, { eps: 1e-3 }),
+    ),
+    c(
+      "transposed input",
+      [{ shape: [4, 3], transposed: true }, { shape: [3] }],
+      [4, 3],
+      ([x, w]) => rmsNorm(x, w),
+    ),
+    c("wide", [{ shape: [2, 130] }, { shape: [130] }], [2, 130], ([x, w]) => rmsNorm(x, w)),
+  ],
   matmul: [
     c("2-D", [{ shape: [3, 4] }, { shape: [4, 5] }], [3, 5], ([a, b]) => a.matmul(b)),
     c("1-D . 1-D", [{ shape: [4] }, { shape: [4] }], [], ([a, b]) => a.matmul(b)),
@@ -532,4 +569,54 @@ Deno.test("fused softmax, logSoftmax and gelu agree with their composite definit
       label: `gelu ${approximate}`,
     });
   }
+});
+
+Deno.test("fused layerNorm and rmsNorm agree with their composite definitions", async () => {
+  const rng = testRng(6);
+  const values = (n: number, shift = 0) =>
+    Float32Array.from({ length: n }, () => shift + rng() * 8 - 4);
+  const x = fromTypedArray(values(3 * 2 * 40), [3, 2, 40], "cpu");
+  const w = fromTypedArray(values(40), [40], "cpu");
+  const b = fromTypedArray(values(40), [40], "cpu");
+  const eps = 1e-5;
+  const ln = FUSED_OPS.layerNorm.decompose.bind(FUSED_OPS.layerNorm);
+  const rms = FUSED_OPS.rmsNorm.decompose.bind(FUSED_OPS.rmsNorm);
+  const pairs: [string, Tensor, Tensor][] = [
+    ["layerNorm", layerNorm(x, null, null, { eps }), ln(x, { eps })],
+    ["layerNorm weight", layerNorm(x, w, null, { eps }), ln(x, { eps }, w)],
+    ["layerNorm weight and bias", layerNorm(x, w, b, { eps }), ln(x, { eps }, w, b)],
+    ["rmsNorm", rmsNorm(x, null, { eps }), rms(x, { eps })],
+    ["rmsNorm weight", rmsNorm(x, w, { eps }), rms(x, { eps }, w)],
+  ];
+  // Mixed dtypes take the composite's promotion: float16 normalised values, float32 scale.
+  const half = x.cast("float16");
+  pairs.push(["rmsNorm float16 x float32 weight", rmsNorm(half, w), rms(half, { eps: 1e-6 }, w)]);
+  // The float16 composite rounds every intermediate to half precision (errors near 2%), so the
+  // fused result is held to the float64 composite of the same values, and to its dtype.
+  const half64 = half.cast("float64");
+  const lnHalf = layerNorm(half, w, b);
+  assertEquals(lnHalf.dtype, ln(half, { eps: 1e-5 }, w, b).dtype);
+  pairs.push([
+    "layerNorm float16 x float32 affine",
+    lnHalf,
+    ln(half64, { eps: 1e-5 }, w.cast("float64"), b.cast("float64")).cast("float32"),
+  ]);
+  for (const [label, fused, composite] of pairs) {
+    assertEquals(fused.dtype, composite.dtype, `${label}: dtype`);
+    const tol = fused.dtype === "float32" && !label.includes("float16")
+      ? {}
+      : { rtol: 2e-3, atol: 2e-3 };
+    assertAllClose(await fused.data(), await composite.data(), { label, ...tol });
+  }
+  // A large mean: the fused kernel against the float64 composite (the float32 composite itself
+  // loses about 1e-4 here to cancellation).
+  const big = fromTypedArray(values(2 * 768, 1000), [2, 768], "cpu");
+  const [w2, b2] = [
+    fromTypedArray(values(768), [768], "cpu"),
+    fromTypedArray(values(768), [768], "cpu"),
+  ];
+  const ref = ln(big.cast("float64"), { eps }, w2.cast("float64"), b2.cast("float64"));
+  assertAllClose(await layerNorm(big, w2, b2, { eps }).data(), await ref.data(), {
+    label: "layerNorm, mean 1000",
+  });
 });
