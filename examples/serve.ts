@@ -8,11 +8,13 @@
  * `architectures` in its `config.json`.
  *
  * Run: `deno task serve` (options: `--model DIR|URL`, `--port 8000`, `--host 127.0.0.1`,
- * `--backend auto|cpu|webgpu`, `--max-batch-size 16`, `--timeout-ms 10000`).
+ * `--backend auto|cpu|webgpu`, `--threads N` (CPU matmul threads; default: every core),
+ * `--max-batch-size 16`, `--timeout-ms 10000`).
  *
  * @module
  */
 
+import { setCpuThreads } from "@denoformers/core";
 import {
   chooseBackend,
   createInferenceHandler,
@@ -61,6 +63,13 @@ async function folders(location: string): Promise<string[]> {
 }
 
 const backend = await chooseBackend(flag("backend", "auto") as "auto" | "cpu" | "webgpu");
+// A server lives long, so the worker pool's start-up is paid once; where workers cannot run this
+// stays at one thread.
+const threads = backend === "cpu"
+  ? await setCpuThreads(Number(flag("threads", String(navigator.hardwareConcurrency))), {
+    idleTimeoutMs: 60_000,
+  })
+  : 1;
 const locations =
   (await Promise.all((flags("model").length ? flags("model") : ["demo_out"]).map(folders)))
     .flat();
@@ -87,5 +96,7 @@ Deno.serve({
   hostname,
   port: Number(flag("port", "8000")),
   onListen: ({ port }) =>
-    console.log(`listening on http://${hostname}:${port}/ (backend ${backend})`),
+    console.log(
+      `listening on http://${hostname}:${port}/ (backend ${backend}, ${threads} CPU thread(s))`,
+    ),
 }, fetchWithGc);
