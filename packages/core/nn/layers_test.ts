@@ -10,6 +10,7 @@ import { ACT2FN, getActivation } from "./activations.ts";
 import { initWeights } from "./init.ts";
 import { Module } from "./module.ts";
 import type { Tensor } from "../tensor.ts";
+import { traceOps } from "../trace.ts";
 
 testBackends("Linear computes x·Wᵀ + b with PyTorch's default init range", async () => {
   manualSeed(0);
@@ -71,6 +72,28 @@ testBackends("LayerNorm and RMSNorm give known values and gradients flow", async
     "weight is float32",
   );
 });
+
+testBackends(
+  "LayerNorm and RMSNorm run one fused kernel; several trailing dims and mixed dtypes keep the composite's results",
+  async () => {
+    const ln = new LayerNorm(3);
+    const rms = new RMSNorm(3);
+    const x = tensor([[1, 5, -2], [0.5, 0.25, 4]]);
+    const { trace } = traceOps(() => [ln.call(x), rms.call(x)]);
+    assertEquals(trace.ops, ["layerNorm [2, 3] float32", "rmsNorm [2, 3] float32"]);
+    // The same normalisation as a 2-D normalized shape over [1, 3] rows (the composite path).
+    const ln2 = new LayerNorm([1, 3]);
+    assertAllClose(await ln2.call(x.unsqueeze(1)).data(), await ln.call(x).data());
+    // float16 input, float32 parameters: float32 output (PyTorch's promotion), as before.
+    const half = x.cast("float16");
+    assertEquals(ln.call(half).dtype, "float32");
+    assertEquals(rms.call(half).dtype, "float32");
+    assertAllClose(await ln.call(half).data(), await ln.call(x).data(), { rtol: 2e-3, atol: 2e-3 });
+    // float16 parameters keep float16.
+    const lnHalf = new LayerNorm(3, { dtype: "float16" });
+    assertEquals(lnHalf.call(half).dtype, "float16");
+  },
+);
 
 testBackends("Dropout follows training mode", async () => {
   const d = new Dropout(0.5);
