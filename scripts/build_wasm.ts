@@ -68,6 +68,13 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
     summary: "The float32 layer-norm and RMS-norm WebAssembly module assembled from `norm.wat`",
     features: { simd: true },
   },
+  {
+    wat: "reduce.wat",
+    module: "reduce_wasm.ts",
+    constant: "REDUCE_WASM_BASE64",
+    summary: "The float32 sum WebAssembly module assembled from `reduce.wat`",
+    features: { simd: true },
+  },
 ];
 
 const WASM_DIR = new URL("../packages/core/wasm/", import.meta.url);
