@@ -1,6 +1,7 @@
 /**
- * The CPU comparison in one run: our CPU backend, tfjs-wasm, onnxruntime-web (WebAssembly, 1 and
- * 2 threads) and onnxruntime-node (native, 1 and 2 threads) on a float32 matmul at N=1024 and on
+ * The CPU comparison in one run: our CPU backend (WebAssembly on 1 and 2 threads, native BLAS),
+ * tfjs-wasm, onnxruntime-web (WebAssembly, 1 and 2 threads), onnxruntime-node (native, 1 and 2
+ * threads) and, for the matmul, NumPy/OpenBLAS (a `python3` child) on a float32 matmul at N=1024 and on
  * one BERT-base-shaped encoder layer forward (batch 1, sequence 128, hidden 768, 12 heads,
  * feed-forward 3072, erf GELU, post-LayerNorm, eps 1e-12).
  *
@@ -27,6 +28,7 @@ import {
 } from "@denoformers/core";
 import { BertConfig, BertEncoder } from "@denoformers/models";
 import { values } from "./_peers.ts";
+import { NumpyPeer } from "./_numpy.ts";
 import { tf, tfEncoderLayer, tfLayer } from "./_tfjs_bert.ts";
 import { BERT_PARAMS, bertLayerModel, type BertWeights, matmulModel } from "./_onnx.ts";
 import { type Feeds, type Made, ortNode, type OrtRunner, ortWeb } from "./_ort.ts";
@@ -165,6 +167,13 @@ for (const { name, make, threads } of ORT) {
 }
 
 const ITERATIONS = { [MATMUL]: 20, [BERT]: 15 };
+const settled = new Set<string>();
+/** NumPy/OpenBLAS in a `python3` child (default threads, then one), where Python and NumPy exist. */
+const numpy = [await NumpyPeer.start(), await NumpyPeer.start(1)];
+if (numpy[0]) console.log(`numpy peer: ${numpy[0].version}`);
+globalThis.addEventListener("unload", () => {
+  for (const peer of numpy) for (const line of peer?.summary() ?? []) console.error(line);
+});
 
 for (const group of [MATMUL, BERT] as const) {
   const ours = group === MATMUL ? ourMatmul : ourBert;
@@ -192,6 +201,13 @@ for (const group of [MATMUL, BERT] as const) {
       const r = runners.get(`${group}/${name}`);
       return [name, r && (() => r.run())];
     }),
+    ...(group === MATMUL ? numpy : []).map((
+      peer,
+      i,
+    ): [string, (() => Promise<unknown>) | undefined] => [
+      `numpy (OpenBLAS${i === 0 ? "" : ", 1 thread"})`,
+      peer ? () => peer.matmul(N) : undefined,
+    ]),
   ];
   for (const [name, run] of rows) {
     const setup = OURS.find((o) => o.name === name)?.setup;
@@ -204,6 +220,9 @@ for (const group of [MATMUL, BERT] as const) {
       warmup: 3,
       async fn(t) {
         await setup?.();
+        // Native thread pools (OpenBLAS, onnxruntime, ours) spin for a while after a call; let the
+        // previous row's settle before this row's first timed call.
+        if (!settled.has(name)) settled.add(name), await new Promise((r) => setTimeout(r, 250));
         t.start();
         await run!();
         t.end();
