@@ -5,7 +5,7 @@
 ;; (packages/core/wasm/wasm_elementwise.ts). All addresses are byte addresses; strides and counts
 ;; are in elements.
 ;;
-;; exp(x): x = n·ln2 + r with n = round(x·log2 e) and |r| <= ln2/2 (ln2 split in a 9-bit head and a
+;; exp(x): x = n·ln2 + r with n = round(x·log2 e) (by the 1.5·2^23 shifter) and |r| <= ln2/2 (ln2 split in a 9-bit head and a
 ;; tail so n·head is exact), e^r by its Taylor series to r^7 (truncation below 1e-8 relative), and
 ;; 2^n applied as two factors 2^(n>>1)·2^(n-(n>>1)) so that overflow to infinity and gradual
 ;; underflow to subnormals and zero round as they should. x is first clamped to [-110, 89], where
@@ -24,30 +24,36 @@
   ;; e^x on four lanes.
   (func $exp (param $x v128) (result v128)
     (local $n v128) (local $r v128) (local $p v128) (local $ni v128) (local $nh v128)
+    ;; pmin/pmax (one instruction each) keep NaN: a comparison with NaN is false, so x stays
     (local.set $x
-      (f32x4.max (f32x4.min (local.get $x) (f32x4.splat (f32.const 89))) (f32x4.splat (f32.const -110))))
-    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (f32x4.splat (f32.const 1.44269504088896341)))))
+      (f32x4.pmax (f32x4.pmin (local.get $x) (v128.const f32x4 89 89 89 89)) (v128.const f32x4 -110 -110 -110 -110)))
+    ;; n = round(x·log2 e): adding 1.5·2^23 leaves the rounded integer in the low mantissa bits
+    (local.set $ni
+      (f32x4.add
+        (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+        (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $n (f32x4.sub (local.get $ni) (v128.const f32x4 12582912 12582912 12582912 12582912)))
     (local.set $r
       (f32x4.sub
-        (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0.693359375))))
-        (f32x4.mul (local.get $n) (f32x4.splat (f32.const -2.12194440054690583e-4)))))
+        (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
+        (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440054690583e-4 -2.12194440054690583e-4 -2.12194440054690583e-4 -2.12194440054690583e-4))))
     ;; Horner: 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
-    (local.set $p (f32x4.splat (f32.const 1.98412698412698413e-4)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1.38888888888888889e-3))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 8.33333333333333333e-3))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 4.16666666666666667e-2))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.166666666666666667))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 0.5))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (f32x4.splat (f32.const 1))))
-    (local.set $ni (i32x4.trunc_sat_f32x4_s (local.get $n)))
+    (local.set $p (v128.const f32x4 1.98412698412698413e-4 1.98412698412698413e-4 1.98412698412698413e-4 1.98412698412698413e-4))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.38888888888888889e-3 1.38888888888888889e-3 1.38888888888888889e-3 1.38888888888888889e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.33333333333333333e-3 8.33333333333333333e-3 8.33333333333333333e-3 8.33333333333333333e-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.16666666666666667e-2 4.16666666666666667e-2 4.16666666666666667e-2 4.16666666666666667e-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 0.166666666666666667 0.166666666666666667 0.166666666666666667 0.166666666666666667)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 0.5 0.5 0.5 0.5)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    (local.set $ni (i32x4.sub (local.get $ni) (v128.const i32x4 0x4b400000 0x4b400000 0x4b400000 0x4b400000)))
     (local.set $nh (i32x4.shr_s (local.get $ni) (i32.const 1)))
     (f32x4.mul
       (f32x4.mul
         (local.get $p)
-        (i32x4.shl (i32x4.add (local.get $nh) (i32x4.splat (i32.const 127))) (i32.const 23)))
+        (i32x4.shl (i32x4.add (local.get $nh) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
       (i32x4.shl
-        (i32x4.add (i32x4.sub (local.get $ni) (local.get $nh)) (i32x4.splat (i32.const 127)))
+        (i32x4.add (i32x4.sub (local.get $ni) (local.get $nh)) (v128.const i32x4 127 127 127 127))
         (i32.const 23))))
 
   ;; erfc(z) for z = w/√2, w >= 0, on four lanes (NaN passes through); exactly 0 from z = 10 on,
@@ -56,26 +62,26 @@
   ;; float32 accuracy when large, and carries no rounding of z.
   (func $erfc (param $w v128) (result v128)
     (local $z v128) (local $t v128) (local $p v128) (local $wh v128) (local $big v128)
-    (local.set $z (f32x4.mul (local.get $w) (f32x4.splat (f32.const 0.70710678118654752))))
-    (local.set $big (f32x4.ge (local.get $z) (f32x4.splat (f32.const 10))))
-    (local.set $w (f32x4.min (local.get $w) (f32x4.splat (f32.const 15))))
-    (local.set $z (f32x4.min (local.get $z) (f32x4.splat (f32.const 10))))
+    (local.set $z (f32x4.mul (local.get $w) (v128.const f32x4 0.70710678118654752 0.70710678118654752 0.70710678118654752 0.70710678118654752)))
+    (local.set $big (f32x4.ge (local.get $z) (v128.const f32x4 10 10 10 10)))
+    (local.set $w (f32x4.pmin (local.get $w) (v128.const f32x4 15 15 15 15)))
+    (local.set $z (f32x4.pmin (local.get $z) (v128.const f32x4 10 10 10 10)))
     (local.set $t
-      (f32x4.div (f32x4.splat (f32.const 1))
-        (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $z) (f32x4.splat (f32.const 0.5))))))
-    (local.set $p (f32x4.splat (f32.const -0.13220389169356836)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.9185590753051041))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -2.6603843970501493))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 4.065858531202891))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -3.407748510197824))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 1.5896371310678161))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -0.6848514480431285))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.21976438829449724))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.3553123364032838))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 1.0016274868466295))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -1.2655706780609453))))
+      (f32x4.div (v128.const f32x4 1 1 1 1)
+        (f32x4.add (v128.const f32x4 1 1 1 1) (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5)))))
+    (local.set $p (v128.const f32x4 -0.13220389169356836 -0.13220389169356836 -0.13220389169356836 -0.13220389169356836))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 0.9185590753051041 0.9185590753051041 0.9185590753051041 0.9185590753051041)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -2.6603843970501493 -2.6603843970501493 -2.6603843970501493 -2.6603843970501493)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 4.065858531202891 4.065858531202891 4.065858531202891 4.065858531202891)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -3.407748510197824 -3.407748510197824 -3.407748510197824 -3.407748510197824)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 1.5896371310678161 1.5896371310678161 1.5896371310678161 1.5896371310678161)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -0.6848514480431285 -0.6848514480431285 -0.6848514480431285 -0.6848514480431285)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 0.21976438829449724 0.21976438829449724 0.21976438829449724 0.21976438829449724)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 0.3553123364032838 0.3553123364032838 0.3553123364032838 0.3553123364032838)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 1.0016274868466295 1.0016274868466295 1.0016274868466295 1.0016274868466295)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (v128.const f32x4 -1.2655706780609453 -1.2655706780609453 -1.2655706780609453 -1.2655706780609453)))
     ;; Below w = 2 the exponent's own rounding costs at most 1.2e-7 relative: one exp does.
-    (if (i32.eqz (v128.any_true (f32x4.ge (local.get $w) (f32x4.splat (f32.const 2)))))
+    (if (i32.eqz (v128.any_true (f32x4.ge (local.get $w) (v128.const f32x4 2 2 2 2))))
       (then
         (return
           (f32x4.mul
@@ -83,14 +89,14 @@
             (call $exp
               (f32x4.sub
                 (local.get $p)
-                (f32x4.mul (f32x4.mul (local.get $w) (local.get $w)) (f32x4.splat (f32.const 0.5)))))))))
-    (local.set $wh (v128.and (local.get $w) (i32x4.splat (i32.const 0xfffff000))))
+                (f32x4.mul (f32x4.mul (local.get $w) (local.get $w)) (v128.const f32x4 0.5 0.5 0.5 0.5))))))))
+    (local.set $wh (v128.and (local.get $w) (v128.const i32x4 0xfffff000 0xfffff000 0xfffff000 0xfffff000)))
     (v128.andnot
       (f32x4.mul
         (local.get $t)
         (f32x4.mul
           (call $exp
-            (f32x4.mul (f32x4.mul (local.get $wh) (local.get $wh)) (f32x4.splat (f32.const -0.5))))
+            (f32x4.mul (f32x4.mul (local.get $wh) (local.get $wh)) (v128.const f32x4 -0.5 -0.5 -0.5 -0.5)))
           (call $exp
             (f32x4.sub
               (local.get $p)
@@ -98,7 +104,7 @@
                 (f32x4.mul
                   (f32x4.sub (local.get $w) (local.get $wh))
                   (f32x4.add (local.get $w) (local.get $wh)))
-                (f32x4.splat (f32.const 0.5)))))))
+                (v128.const f32x4 0.5 0.5 0.5 0.5))))))
       (local.get $big)))
 
   ;; erf(x) on four lanes: the Maclaurin series to x^13 below |x| = 1/2 (truncation under 1e-9
@@ -106,21 +112,21 @@
   (func $erf (param $x v128) (result v128)
     (local $x2 v128) (local $p v128) (local $e v128)
     (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
-    (local.set $p (f32x4.splat (f32.const 0.00012055332981789664)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.0008548327023450852))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 0.005223977625442188))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.026866170645131252))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 0.11283791670955126))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const -0.37612638903183754))))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (f32x4.splat (f32.const 1.1283791670955126))))
+    (local.set $p (v128.const f32x4 0.00012055332981789664 0.00012055332981789664 0.00012055332981789664 0.00012055332981789664))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 -0.0008548327023450852 -0.0008548327023450852 -0.0008548327023450852 -0.0008548327023450852)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 0.005223977625442188 0.005223977625442188 0.005223977625442188 0.005223977625442188)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 -0.026866170645131252 -0.026866170645131252 -0.026866170645131252 -0.026866170645131252)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 0.11283791670955126 0.11283791670955126 0.11283791670955126 0.11283791670955126)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 -0.37612638903183754 -0.37612638903183754 -0.37612638903183754 -0.37612638903183754)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2)) (v128.const f32x4 1.1283791670955126 1.1283791670955126 1.1283791670955126 1.1283791670955126)))
     (local.set $e
-      (call $erfc (f32x4.mul (f32x4.abs (local.get $x)) (f32x4.splat (f32.const 1.41421356237309505)))))
+      (call $erfc (f32x4.mul (f32x4.abs (local.get $x)) (v128.const f32x4 1.41421356237309505 1.41421356237309505 1.41421356237309505 1.41421356237309505))))
     (v128.bitselect
       (f32x4.mul (local.get $p) (local.get $x))
       (v128.or
-        (v128.and (local.get $x) (i32x4.splat (i32.const 0x80000000)))
-        (f32x4.sub (f32x4.splat (f32.const 1)) (local.get $e)))
-      (f32x4.lt (f32x4.abs (local.get $x)) (f32x4.splat (f32.const 0.5)))))
+        (v128.and (local.get $x) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+        (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $e)))
+      (f32x4.lt (f32x4.abs (local.get $x)) (v128.const f32x4 0.5 0.5 0.5 0.5))))
 
   ;; One unary function on four lanes: 0 exp, 1 sigmoid, 2 GELU (erf), 3 GELU (tanh), 4 erf, 5 neg.
   (func $unary1 (param $op i32) (param $x v128) (result v128)
@@ -135,31 +141,31 @@
           (return (call $exp (local.get $x))))
         ;; 1 / (1 + e^-x)
         (return
-          (f32x4.div (f32x4.splat (f32.const 1))
-            (f32x4.add (f32x4.splat (f32.const 1)) (call $exp (f32x4.neg (local.get $x)))))))
+          (f32x4.div (v128.const f32x4 1 1 1 1)
+            (f32x4.add (v128.const f32x4 1 1 1 1) (call $exp (f32x4.neg (local.get $x)))))))
       ;; x/2 · erfc(-x/√2), with erfc(-z) = 2 - erfc(z) for z > 0
       (local.set $z (local.get $x))
       (local.set $e (call $erfc (f32x4.abs (local.get $x))))
       (return
         (f32x4.mul
-          (f32x4.mul (local.get $x) (f32x4.splat (f32.const 0.5)))
+          (f32x4.mul (local.get $x) (v128.const f32x4 0.5 0.5 0.5 0.5))
           (v128.bitselect
-            (f32x4.sub (f32x4.splat (f32.const 2)) (local.get $e))
+            (f32x4.sub (v128.const f32x4 2 2 2 2) (local.get $e))
             (local.get $e)
-            (f32x4.gt (local.get $z) (f32x4.splat (f32.const 0)))))))
+            (f32x4.gt (local.get $z) (v128.const f32x4 0 0 0 0))))))
     ;; x/2 · (1 + tanh(u)) = x / (1 + e^(-2u)), u = √(2/π)·(x + 0.044715·x³)
     (return (f32x4.div
       (local.get $x)
       (f32x4.add
-        (f32x4.splat (f32.const 1))
+        (v128.const f32x4 1 1 1 1)
         (call $exp
           (f32x4.mul
             (f32x4.add
               (local.get $x)
               (f32x4.mul
                 (f32x4.mul (f32x4.mul (local.get $x) (local.get $x)) (local.get $x))
-                (f32x4.splat (f32.const 0.044715))))
-            (f32x4.splat (f32.const -1.5957691216057308))))))))
+                (v128.const f32x4 0.044715 0.044715 0.044715 0.044715)))
+            (v128.const f32x4 -1.5957691216057308 -1.5957691216057308 -1.5957691216057308 -1.5957691216057308)))))))
     (return (call $erf (local.get $x))))
     (f32x4.neg (local.get $x)))
 
@@ -257,7 +263,7 @@
         (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
         (local.set $end4 (i32.add (local.get $x) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
         ;; maximum
-        (local.set $mx (f32x4.splat (f32.const -0x1.fffffep+127)))
+        (local.set $mx (v128.const f32x4 -0x1.fffffep+127 -0x1.fffffep+127 -0x1.fffffep+127 -0x1.fffffep+127))
         (local.set $p (local.get $x))
         (block $d1 (loop $l1
           (br_if $d1 (i32.ge_u (local.get $p) (local.get $end4)))
