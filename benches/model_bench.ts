@@ -1,16 +1,21 @@
 /**
  * A BERT-base-shaped encoder (batch 1, sequence 128, hidden 768, 12 heads, feed-forward 3072):
  * one layer's forward, and a 4-layer training step (forward, backward of a mean-square loss,
- * SGD update), ours on the CPU and WebGPU backends beside the same computation composed from tfjs
- * ops on tfjs cpu / wasm / webgpu, in the same run.
+ * SGD update), ours on WebGPU and on the CPU (WebAssembly on 1 and 2 threads, native BLAS) beside
+ * the same computation composed from tfjs ops on tfjs cpu / wasm / webgpu, in the same run.
  *
  * @module
  */
 
 import {
   availableBackends,
+  blasAvailable,
+  cpuThreadsSupported,
+  getCpuThreads,
   noGrad,
   setBackend,
+  setCpuKernels,
+  setCpuThreads,
   type Tensor,
   tensor,
   tidy,
@@ -34,16 +39,36 @@ const TF_BACKENDS = ["cpu", "wasm", "webgpu"];
 const ours = await availableBackends();
 const slow = (b: string) => b === "cpu" ? 2 : 4;
 
-for (const backend of ours) {
+/** Our backends, and the CPU three ways: WebAssembly on 1 and 2 threads, native BLAS matmul. */
+const VARIANTS = ([
+  { name: "webgpu", backend: "webgpu", blas: false, threads: 1 },
+  { name: "cpu", backend: "cpu", blas: false, threads: 1 },
+  { name: "cpu, 2 threads", backend: "cpu", blas: false, threads: 2 },
+  { name: "cpu, native BLAS", backend: "cpu", blas: true, threads: 1 },
+] as const).filter((v) =>
+  ours.includes(v.backend) && (!v.blas || blasAvailable()) &&
+  (v.threads === 1 || cpuThreadsSupported())
+);
+
+async function configure(v: (typeof VARIANTS)[number]): Promise<void> {
+  await setBackend(v.backend);
+  setCpuKernels({ wasm: true, blas: v.blas });
+  if (getCpuThreads().threads !== v.threads) {
+    await setCpuThreads(v.threads, { idleTimeoutMs: 5000 });
+  }
+}
+
+for (const v of VARIANTS) {
+  const { backend } = v;
   let layer: BertEncoder | undefined, x: Tensor | undefined;
   Deno.bench({
-    name: `denoformers ${backend}`,
+    name: `denoformers ${v.name}`,
     group: "BERT-base layer forward (b1 s128 h768)",
     baseline: backend === "webgpu",
     n: slow(backend) + 2,
     warmup: 2,
     async fn(t) {
-      await setBackend(backend);
+      await configure(v);
       layer ??= new BertEncoder(config(1)).eval();
       x ??= tensor(values(S * H), { shape: [1, S, H] });
       t.start();
@@ -75,16 +100,17 @@ for (const backend of TF_BACKENDS) {
   });
 }
 
-for (const backend of ours) {
+for (const v of VARIANTS) {
+  const { backend } = v;
   let enc: BertEncoder | undefined, x: Tensor | undefined, target: Tensor | undefined;
   Deno.bench({
-    name: `denoformers ${backend}`,
+    name: `denoformers ${v.name}`,
     group: "4-layer training step (fwd + bwd + SGD)",
     baseline: backend === "webgpu",
     n: 2,
     warmup: 1,
     async fn(t) {
-      await setBackend(backend);
+      await configure(v);
       enc ??= new BertEncoder(config(4)).train();
       x ??= tensor(values(S * H), { shape: [1, S, H] });
       target ??= tensor(values(S * H).reverse(), { shape: [1, S, H] });
