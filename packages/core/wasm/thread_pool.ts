@@ -22,6 +22,7 @@ import { getCpuKernels, setCpuKernels } from "../backends/cpu_kernels.ts";
 import { CONTROL, gemmWorkerSource, planTiles, runGemmTasks } from "./gemm_tasks.ts";
 import type { GemmFn, GemmWorkerInit } from "./gemm_tasks.ts";
 import { GEMM_SHARED_WASM_BASE64 } from "./gemm_shared_wasm.ts";
+import { decodeBase64, wasmSimdAvailable } from "./wasm_module.ts";
 
 /** The most threads a pool runs (the caller and 63 workers). */
 export const MAX_CPU_THREADS = 64;
@@ -101,8 +102,8 @@ function loadShared(): Shared | null {
   if (shared !== undefined) return shared;
   shared = null;
   try {
-    const bytes = Uint8Array.from(atob(GEMM_SHARED_WASM_BASE64), (c) => c.charCodeAt(0));
-    const module = new WebAssembly.Module(bytes);
+    if (!wasmSimdAvailable()) return null;
+    const module = new WebAssembly.Module(decodeBase64(GEMM_SHARED_WASM_BASE64));
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     shared = { module, kernel: { memory, gemm: instance.exports.gemm as GemmFn } };

@@ -19,6 +19,7 @@ import { forceOffsets } from "../ops/cpu_util.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
+import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
 import { type GemmPool, gemmPool } from "./thread_pool.ts";
 
@@ -36,8 +37,6 @@ interface GemmExports {
   ): void;
 }
 
-/** `(module (func (result v128) (v128.const i64x2 0 0)))`: validates only where SIMD exists. */
-const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
 /** Rows per A panel and columns per B panel of the micro-kernel. */
 const MR = 4, NR = 8;
 /** Default cap on the linear memory used for packed operands and C (memory never shrinks). */
@@ -49,28 +48,8 @@ const DEFAULT_WORKSPACE_BYTES = 64 << 20;
  */
 export const MIN_THREADED_FLOPS = 2_000_000;
 
-let gemm: GemmExports | null | undefined;
-let heap: Float32Array = new Float32Array(0);
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const text = atob(base64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
-function load(): GemmExports | null {
-  if (gemm !== undefined) return gemm;
-  gemm = null;
-  try {
-    if (typeof WebAssembly !== "object" || !WebAssembly.validate(decode(SIMD_PROBE))) return null;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(decode(GEMM_WASM_BASE64)));
-    gemm = instance.exports as unknown as GemmExports;
-  } catch {
-    gemm = null;
-  }
-  return gemm;
-}
+const load = instantiateOnce<GemmExports>(GEMM_WASM_BASE64);
+const heap = new LinearMemoryView();
 
 /**
  * Whether the WebAssembly SIMD GEMM kernel can run here (WebAssembly with 128-bit SIMD).
@@ -89,22 +68,9 @@ export function wasmGemmAvailable(): boolean {
   return load() !== null;
 }
 
-/**
- * A float32 view of at least `floats` elements of the module's memory, growing it if needed, or
- * `null` when the memory cannot grow that far.
- */
-function reserve(g: GemmExports, floats: number): Float32Array | null {
-  const bytes = floats * 4;
-  const have = g.memory.buffer.byteLength;
-  try {
-    if (have < bytes) g.memory.grow(Math.ceil((bytes - have) / 65536));
-  } catch {
-    return null;
-  }
-  const buffer = g.memory.buffer;
-  if (heap.buffer !== buffer) heap = new Float32Array(buffer);
-  return heap;
-}
+/** A float32 view of at least `floats` elements of a kernel's memory, or `null` if it cannot grow. */
+const reserve = (g: { memory: WebAssembly.Memory }, floats: number) =>
+  heap.reserve(g.memory, floats);
 
 /**
  * Packs rows `r0 .. r0+rows` of a strided `[*, K]` matrix (row stride `rs`, column stride `cs`)

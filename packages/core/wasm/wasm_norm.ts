@@ -12,6 +12,7 @@ import { isContiguous } from "../shape.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { NORM_WASM_BASE64 } from "./norm_wasm.ts";
+import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
 
 interface NormExports {
   readonly memory: WebAssembly.Memory;
@@ -27,47 +28,12 @@ interface NormExports {
   rmsNorm(x: number, out: number, rows: number, n: number, w: number, eps: number): void;
 }
 
-/** `(module (func (result v128) (v128.const i64x2 0 0)))`: validates only where SIMD exists. */
-const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
 /** The most floats the kernels copy into linear memory for one call (128 MiB). */
 const MAX_FLOATS = 32 << 20;
 
-let kernels: NormExports | null | undefined;
-let heap: Float32Array = new Float32Array(0);
-
-function decode(base64: string): Uint8Array<ArrayBuffer> {
-  const text = atob(base64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
-}
-
-function load(): NormExports | null {
-  if (kernels !== undefined) return kernels;
-  kernels = null;
-  try {
-    if (typeof WebAssembly !== "object" || !WebAssembly.validate(decode(SIMD_PROBE))) return null;
-    const module = new WebAssembly.Module(decode(NORM_WASM_BASE64));
-    kernels = new WebAssembly.Instance(module).exports as unknown as NormExports;
-  } catch {
-    kernels = null;
-  }
-  return kernels;
-}
-
-/** A float32 view of at least `floats` elements of linear memory, or `null` past the cap. */
-function reserve(k: NormExports, floats: number): Float32Array | null {
-  if (floats > MAX_FLOATS) return null;
-  const bytes = floats * 4;
-  const have = k.memory.buffer.byteLength;
-  try {
-    if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  } catch {
-    return null;
-  }
-  if (heap.buffer !== k.memory.buffer) heap = new Float32Array(k.memory.buffer);
-  return heap;
-}
+const load = instantiateOnce<NormExports>(NORM_WASM_BASE64);
+const heap = new LinearMemoryView();
+const reserve = (k: NormExports, floats: number) => heap.reserve(k.memory, floats, MAX_FLOATS);
 
 const align4 = (n: number): number => (n + 3) & ~3;
 

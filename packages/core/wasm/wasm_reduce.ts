@@ -11,6 +11,7 @@ import { isContiguous, sizeOf } from "../shape.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { REDUCE_WASM_BASE64 } from "./reduce_wasm.ts";
+import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
 
 interface ReduceExports {
   readonly memory: WebAssembly.Memory;
@@ -18,39 +19,11 @@ interface ReduceExports {
   colSum(x: number, out: number, rows: number, n: number, acc: number): void;
 }
 
-/** `(module (func (result v128) (v128.const i64x2 0 0)))`: validates only where SIMD exists. */
-const SIMD_PROBE = "AGFzbQEAAAABBQFgAAF7AwIBAAoWARQA/QwAAAAAAAAAAAAAAAAAAAAACw==";
 /** The most floats copied into linear memory for one call (128 MiB). */
 const MAX_FLOATS = 32 << 20;
 
-let kernels: ReduceExports | null | undefined;
-let heap: Float32Array = new Float32Array(0);
-
-function load(): ReduceExports | null {
-  if (kernels !== undefined) return kernels;
-  kernels = null;
-  try {
-    const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    if (typeof WebAssembly !== "object" || !WebAssembly.validate(bytes(SIMD_PROBE))) return null;
-    const module = new WebAssembly.Module(bytes(REDUCE_WASM_BASE64));
-    kernels = new WebAssembly.Instance(module).exports as unknown as ReduceExports;
-  } catch {
-    kernels = null;
-  }
-  return kernels;
-}
-
-function reserve(k: ReduceExports, floats: number): Float32Array | null {
-  if (floats > MAX_FLOATS) return null;
-  const have = k.memory.buffer.byteLength;
-  try {
-    if (have < floats * 4) k.memory.grow(Math.ceil((floats * 4 - have) / 65536));
-  } catch {
-    return null;
-  }
-  if (heap.buffer !== k.memory.buffer) heap = new Float32Array(k.memory.buffer);
-  return heap;
-}
+const load = instantiateOnce<ReduceExports>(REDUCE_WASM_BASE64);
+const heap = new LinearMemoryView();
 
 /**
  * `out = x.sum(axes)` for a contiguous float32 `x` whose reduced axes (ignoring size-1 ones) are
@@ -93,7 +66,7 @@ export function wasmSum(x: CpuView, out: TypedArray, axes: readonly number[]): b
   const rows = total / n;
   const pOut = (total + 3) & ~3;
   const pAcc = pOut + ((out.length + 3) & ~3);
-  const mem = reserve(k, pAcc + (trailing ? 0 : 2 * n));
+  const mem = heap.reserve(k.memory, pAcc + (trailing ? 0 : 2 * n), MAX_FLOATS);
   if (mem === null) return false;
   mem.set(x.data.subarray(x.offset, x.offset + total), 0);
   if (trailing) k.rowSum(0, pOut * 4, rows, n);
