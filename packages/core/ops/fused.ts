@@ -33,6 +33,23 @@ export interface FusedOpDef<A> extends KernelOpDef<A> {
 
 const WG = 64;
 
+/**
+ * `reduce(t, v, isMax)`: the sum (or maximum) of `v` over the 64 invocations of a row's
+ * workgroup, through shared memory; every invocation gets the result.
+ */
+const ROW_REDUCE_WGSL = `var<workgroup> red: array<f32, ${WG}>;
+fn reduce(t: u32, v: f32, isMax: bool) -> f32 {
+  red[t] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (t < s) { red[t] = select(red[t] + red[t + s], max(red[t], red[t + s]), isMax); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
 function rowsWgsl(log: boolean, x: ViewMeta, meta: TensorMeta, dim: number): WgslProgram {
   const rowShape = x.shape.map((d, i) => (i === dim ? 1 : d));
   const nd = x.shape.length;
@@ -51,18 +68,7 @@ function rowsWgsl(log: boolean, x: ViewMeta, meta: TensorMeta, dim: number): Wgs
   // combined through shared memory, then a third pass writes the row.
   const code = () =>
     `${bindingsWgsl([t], t, words.length)}
-var<workgroup> red: array<f32, ${WG}>;
-fn reduce(t: u32, v: f32, isMax: bool) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = select(red[t] + red[t + s], max(red[t], red[t + s]), isMax); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${ROW_REDUCE_WGSL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -301,18 +307,7 @@ function normWgsl(kind: NormKind, inputs: readonly ViewMeta[], eps: number): Wgs
   if (b) y = `${y} + ${load("in2", 6)}`;
   const code = () =>
     `${bindingsWgsl(inputs.map(() => t), t, words.length)}
-var<workgroup> red: array<f32, ${WG}>;
-fn total(t: u32, v: f32) -> f32 {
-  red[t] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (t < s) { red[t] = red[t] + red[t + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${ROW_REDUCE_WGSL}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -328,7 +323,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       ln
         ? `var s = 0.0;
   for (var j = t; j < n; j += ${WG}u) { s += ${widen(t, "in0[xo + j * m(2u)]")}; }
-  mean = total(t, s) / f32(n);`
+  mean = reduce(t, s, false) / f32(n);`
         : ""
     }
   var q = 0.0;
@@ -336,7 +331,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let d = ${widen(t, "in0[xo + j * m(2u)]")} - mean;
     q += d * d;
   }
-  let rstd = 1.0 / sqrt(total(t, q) / f32(n) + bitcast<f32>(m(8u)));
+  let rstd = 1.0 / sqrt(reduce(t, q, false) / f32(n) + bitcast<f32>(m(8u)));
   if (!live) { return; }
   for (var j = t; j < n; j += ${WG}u) {
     let x = ${widen(t, "in0[xo + j * m(2u)]")};
