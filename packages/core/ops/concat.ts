@@ -7,15 +7,49 @@
  */
 
 import { ShapeError } from "../errors.ts";
-import { contiguousStrides, formatShape, sizeOf } from "../shape.ts";
-import { forceOffsets } from "./cpu_util.ts";
+import type { TypedArray } from "../dtype.ts";
+import { contiguousStrides, formatShape, isContiguous, sizeOf } from "../shape.ts";
+import { forceOffsets, gatherStrided } from "./cpu_util.ts";
 import type { DimArgs } from "./index.ts";
-import type { KernelOpDef } from "./op_def.ts";
+import type { CpuView, KernelOpDef } from "./op_def.ts";
 import { bindingsWgsl, ELEMENTWISE_WG, packUniforms, wgslType } from "./wgsl_util.ts";
 import { splitWorkgroups } from "./wgsl_program.ts";
 
 /** Inputs one cat kernel reads (storage bindings stay within WebGPU's default limit of 8). */
 export const MAX_CAT_INPUTS = 6;
+
+/**
+ * cat as block copies: each input, gathered densely if it is a strided view, is `outer` runs of
+ * `x.shape[dim] · inner` elements, each copied to its place in the output's row of
+ * `meta.shape[dim] · inner`. Returns `false` for short runs, which the element loop does faster.
+ */
+function catBlocks(
+  inputs: readonly CpuView[],
+  out: TypedArray,
+  shape: readonly number[],
+  dim: number,
+): boolean {
+  const inner = sizeOf(shape.slice(dim + 1));
+  if (inner * Math.min(...inputs.map((x) => x.shape[dim])) < 16) return false;
+  if (inputs.some((x) => x.data.constructor !== out.constructor)) return false;
+  const outer = sizeOf(shape.slice(0, dim));
+  const row = shape[dim] * inner;
+  let start = 0;
+  for (const x of inputs) {
+    const run = x.shape[dim] * inner;
+    let src = x.data, base = x.offset;
+    if (!isContiguous(x.shape, x.strides)) {
+      src = new (out.constructor as new (n: number) => TypedArray)(sizeOf(x.shape));
+      gatherStrided(x.data, x.offset, x.shape, x.strides, src);
+      base = 0;
+    }
+    for (let o = 0; o < outer; o++) {
+      out.set(src.subarray(base + o * run, base + (o + 1) * run), o * row + start * inner);
+    }
+    start += x.shape[dim];
+  }
+  return true;
+}
 
 /** Concatenates inputs along `dim` (all other dimensions equal). */
 export const cat: KernelOpDef<DimArgs> = {
@@ -41,6 +75,7 @@ export const cat: KernelOpDef<DimArgs> = {
     return { shape: first.shape.map((d, i) => (i === dim ? total : d)), dtype: first.dtype };
   },
   cpu(inputs, out, meta, { dim }) {
+    if (catBlocks(inputs, out, meta.shape, dim)) return;
     const outStrides = contiguousStrides(meta.shape);
     let start = 0;
     for (const x of inputs) {

@@ -43,6 +43,15 @@ function runCpu(f: Fn, inputs: readonly CpuView[], out: TypedArray, outMeta: Ten
     for (let i = 0; i < n; i++) out[i] = f(a[oa ? oa[i] : ba + i], b[ob ? ob[i] : bb + i]);
     return;
   }
+  if (inputs.length === 3) {
+    const [a, b, c] = [inputs[0].data, inputs[1].data, inputs[2].data];
+    const [oa, ob, oc] = offs;
+    const [ba, bb, bc] = [inputs[0].offset, inputs[1].offset, inputs[2].offset];
+    for (let i = 0; i < n; i++) {
+      out[i] = f(a[oa ? oa[i] : ba + i], b[ob ? ob[i] : bb + i], c[oc ? oc[i] : bc + i]);
+    }
+    return;
+  }
   const vals = new Array<number>(inputs.length);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < inputs.length; k++) {

@@ -8,7 +8,7 @@
 
 import type { TypedArray } from "../dtype.ts";
 import { DTypeError, ShapeError, UnsupportedOpError } from "../errors.ts";
-import { contiguousStrides, formatShape, sizeOf } from "../shape.ts";
+import { contiguousStrides, formatShape, isContiguous, sizeOf } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, TensorMeta, ViewMeta } from "./op_def.ts";
 import { bindingsWgsl, ELEMENTWISE_WG, errorsWgsl, packUniforms, wgslType } from "./wgsl_util.ts";
@@ -138,6 +138,41 @@ ${HEAD("i")}
   vjp: (g, _o, [x, index], { dim }) => [x.zerosLike().scatterAdd(dim, index, g)],
 };
 
+/**
+ * indexSelect where each selected slab (the dimensions after `dim`) is contiguous in `x`: checks
+ * every index first, then copies whole slabs (an embedding lookup copies one row per token).
+ * Returns `false`, having written nothing, for other layouts.
+ */
+function selectSlabs(
+  x: CpuView,
+  index: CpuView,
+  out: TypedArray,
+  shape: readonly number[],
+  dim: number,
+): boolean {
+  const inner = shape.slice(dim + 1);
+  const slab = sizeOf(inner);
+  // Short slabs copy faster element by element, in the reference loop.
+  if (slab < 16 || !isContiguous(inner, x.strides.slice(dim + 1))) return false;
+  if (x.data.constructor !== out.constructor) return false;
+  const len = shape[dim], size = x.shape[dim], xs = x.strides[dim];
+  const rows = new Int32Array(len);
+  for (let k = 0; k < len; k++) {
+    const j = index.data[index.offset + k * index.strides[0]];
+    if (j < 0 || j >= size) throw indexRangeError("indexSelect", j, size);
+    rows[k] = j * xs;
+  }
+  const bases = forceOffsets(shape.slice(0, dim), x.strides.slice(0, dim), x.offset);
+  const src = x.data as Float32Array, dst = out as Float32Array;
+  for (let o = 0, at = 0; o < bases.length; o++) {
+    for (let k = 0; k < len; k++, at += slab) {
+      const from = bases[o] + rows[k];
+      dst.set(src.subarray(from, from + slab), at);
+    }
+  }
+  return true;
+}
+
 /** Selects entries of `x` along `dim` at the positions of a 1-D index. */
 export const indexSelect: KernelOpDef<DimArgs> = {
   kind: "kernel",
@@ -154,6 +189,7 @@ export const indexSelect: KernelOpDef<DimArgs> = {
     return { shape: x.shape.map((d, i) => (i === dim ? index.shape[0] : d)), dtype: x.dtype };
   },
   cpu([x, index], out, meta, { dim }) {
+    if (selectSlabs(x, index, out, meta.shape, dim)) return;
     const base = forceOffsets(meta.shape, withStride(x.strides, dim, 0), x.offset);
     const inner = contiguousStrides(meta.shape)[dim];
     const len = meta.shape[dim];
