@@ -5,14 +5,12 @@
  * @module
  */
 
-import type { DType, TypedArray } from "../dtype.ts";
-import { broadcastShapes, contiguousStrides, isContiguous, sizeOf } from "../shape.ts";
-import { broadcastOffsets, gatherStrided } from "./cpu_util.ts";
+import type { DType } from "../dtype.ts";
+import { broadcastShapes } from "../shape.ts";
+import { copyCpu, type Fn, runCpu, runWasm } from "./elementwise_cpu.ts";
 import { erf, ERF_WGSL } from "./erf.ts";
-import type { CpuView, KernelOpDef, OpTestHints, TensorMeta, Vjp } from "./op_def.ts";
+import type { KernelOpDef, OpTestHints, TensorMeta, Vjp } from "./op_def.ts";
 import { computeType, elementwiseProgram, wgslType } from "./wgsl_util.ts";
-import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
-import { wasmBinary, type WasmBinaryOp, wasmUnary } from "../wasm/wasm_elementwise.ts";
 
 /** How an op wants its input dtypes prepared by the frontend before it runs. */
 export type DTypeRule = "numeric" | "float" | "bool" | "compare" | "any";
@@ -21,93 +19,6 @@ export type DTypeRule = "numeric" | "float" | "bool" | "compare" | "any";
 export interface ElementwiseOpDef<A> extends KernelOpDef<A> {
   /** The dtype rule the frontend applies (casting inputs) before calling the op. */
   readonly dtypeRule: DTypeRule;
-}
-
-type Fn = (...v: number[]) => number;
-
-function runCpu(f: Fn, inputs: readonly CpuView[], out: TypedArray, outMeta: TensorMeta): void {
-  const n = out.length;
-  const offs = inputs.map((x) => broadcastOffsets(x, outMeta.shape));
-  if (inputs.length === 1) {
-    const x = inputs[0].data;
-    const o = offs[0];
-    const base = inputs[0].offset;
-    if (o) { for (let i = 0; i < n; i++) out[i] = f(x[o[i]]); }
-    else for (let i = 0; i < n; i++) out[i] = f(x[base + i]);
-    return;
-  }
-  if (inputs.length === 2) {
-    const [a, b] = [inputs[0].data, inputs[1].data];
-    const [oa, ob] = offs;
-    const [ba, bb] = [inputs[0].offset, inputs[1].offset];
-    for (let i = 0; i < n; i++) out[i] = f(a[oa ? oa[i] : ba + i], b[ob ? ob[i] : bb + i]);
-    return;
-  }
-  if (inputs.length === 3) {
-    const [a, b, c] = [inputs[0].data, inputs[1].data, inputs[2].data];
-    const [oa, ob, oc] = offs;
-    const [ba, bb, bc] = [inputs[0].offset, inputs[1].offset, inputs[2].offset];
-    for (let i = 0; i < n; i++) {
-      out[i] = f(a[oa ? oa[i] : ba + i], b[ob ? ob[i] : bb + i], c[oc ? oc[i] : bc + i]);
-    }
-    return;
-  }
-  const vals = new Array<number>(inputs.length);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < inputs.length; k++) {
-      const o = offs[k];
-      vals[k] = inputs[k].data[o ? o[i] : inputs[k].offset + i];
-    }
-    out[i] = f(...vals);
-  }
-}
-
-const WASM_BINARY = new Set(["add", "sub", "mul", "div"]);
-
-/**
- * Runs a float32 op on the WebAssembly SIMD kernels where one exists and the layout suits it;
- * `false` leaves the op to the TypeScript reference kernel.
- */
-function runWasm(
-  name: string,
-  inputs: readonly CpuView[],
-  out: TypedArray,
-  outMeta: TensorMeta,
-  args: unknown,
-): boolean {
-  if (!getCpuKernels().wasm || !(out instanceof Float32Array)) return false;
-  let done = false;
-  if (WASM_BINARY.has(name)) {
-    const op = name as WasmBinaryOp;
-    done = wasmBinary(op, inputs[0], inputs[1], out, outMeta.shape) ||
-      // A transposed or permuted operand: gather it densely first (one tiled pass), then retry.
-      (inputs.some((x) => !isContiguous(x.shape, x.strides)) &&
-        wasmBinary(op, dense(inputs[0]), dense(inputs[1]), out, outMeta.shape));
-  } else if (name === "exp" || name === "sigmoid" || name === "erf" || name === "neg") {
-    done = wasmUnary(name, dense(inputs[0]), out);
-  } else if (name === "gelu") {
-    const tanh = (args as { approximate?: string }).approximate === "tanh";
-    done = wasmUnary(tanh ? "geluTanh" : "gelu", dense(inputs[0]), out);
-  }
-  if (done) countCpuKernel(`wasm.${name}`);
-  return done;
-}
-
-/** The view itself when contiguous, else a dense float32 copy of it. */
-function dense(x: CpuView): CpuView {
-  if (isContiguous(x.shape, x.strides) || !(x.data instanceof Float32Array)) return x;
-  const data = new Float32Array(sizeOf(x.shape));
-  gatherStrided(x.data, x.offset, x.shape, x.strides, data);
-  return { ...x, data, strides: contiguousStrides(x.shape), offset: 0 };
-}
-
-/** The strided copy behind `contiguous`: dense runs as blocks, transposes in tiles. */
-function copyCpu(inputs: readonly CpuView[], out: TypedArray): void {
-  const [x] = inputs;
-  if (x.data.constructor !== out.constructor) {
-    return runCpu((v) => v, inputs, out, { shape: x.shape, dtype: x.dtype });
-  }
-  gatherStrided(x.data, x.offset, x.shape, x.strides, out);
 }
 
 function elementwise<A = void>(
