@@ -75,6 +75,13 @@ export const WASM_MODULES: readonly WasmModuleSpec[] = [
     summary: "The float32 sum WebAssembly module assembled from `reduce.wat`",
     features: { simd: true },
   },
+  {
+    wat: "gemv.wat",
+    module: "gemv_wasm.ts",
+    constant: "GEMV_WASM_BASE64",
+    summary: "The float32 matrix-vector WebAssembly module assembled from `gemv.wat`",
+    features: { simd: true },
+  },
 ];
 
 const WASM_DIR = new URL("../packages/core/wasm/", import.meta.url);

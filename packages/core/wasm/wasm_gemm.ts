@@ -20,6 +20,7 @@ import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
 import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
+import { GEMV_MAX_ROWS, wasmGemv } from "./wasm_gemv.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
 import { type GemmPool, gemmPool } from "./thread_pool.ts";
 
@@ -267,8 +268,13 @@ export function wasmMatmul(
     out.fill(0);
     return true;
   }
-  // Blocks: all columns when B fits in half the workspace, then as many rows as fit in the rest.
   const budget = Math.floor((options.maxWorkspaceBytes ?? DEFAULT_WORKSPACE_BYTES) / 4);
+  // One or two rows (decoding): read B in place rather than pack it.
+  if (M <= GEMV_MAX_ROWS && wasmGemv(a, b, out, batch, budget)) {
+    countCpuKernel("wasmGemv");
+    return true;
+  }
+  // Blocks: all columns when B fits in half the workspace, then as many rows as fit in the rest.
   const Np = roundUp(N, NR);
   const nb = K * Np <= budget / 2 ? Np : Math.floor(budget / 2 / K / NR) * NR;
   const mb = Math.min(roundUp(M, MR), Math.floor((budget - K * nb) / (K + nb) / MR) * MR);
