@@ -10,7 +10,7 @@ import { contiguousStrides, isContiguous, sizeOf } from "../shape.ts";
 import { broadcastOffsets, gatherStrided } from "./cpu_util.ts";
 import type { CpuView, TensorMeta } from "./op_def.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
-import { wasmBinary, type WasmBinaryOp, wasmUnary } from "../wasm/wasm_elementwise.ts";
+import { wasmBinary, type WasmBinaryOp, wasmUnary, wasmWhere } from "../wasm/wasm_elementwise.ts";
 
 /** A scalar kernel: the op applied to one element of each input. */
 export type Fn = (...v: number[]) => number;
@@ -109,7 +109,13 @@ export function runWasm(
   outMeta: TensorMeta,
   args: unknown,
 ): boolean {
-  if (!getCpuKernels().wasm || !(out instanceof Float32Array)) return false;
+  if (!getCpuKernels().wasm) return false;
+  if (name === "where") {
+    const done = wasmWhere(inputs[0], inputs[1], inputs[2], out, outMeta.shape);
+    if (done) countCpuKernel("wasm.where");
+    return done;
+  }
+  if (!(out instanceof Float32Array)) return false;
   let done = false;
   if (WASM_BINARY.has(name)) {
     const op = name as WasmBinaryOp;

@@ -1,5 +1,5 @@
-;; float32 elementwise kernels with 128-bit SIMD: broadcasting binary arithmetic, a few unary
-;; functions (exp, sigmoid, both GELU forms, erf, neg) and row-wise softmax / log-softmax.
+;; float32 elementwise kernels with 128-bit SIMD: broadcasting binary arithmetic and `where`, a few
+;; unary functions (exp, sigmoid, both GELU forms, erf, neg) and row-wise softmax / log-softmax.
 ;;
 ;; Operands live in this module's linear memory, copied in by the host
 ;; (packages/core/wasm/wasm_elementwise.ts). All addresses are byte addresses; strides and counts
@@ -242,6 +242,65 @@
               (call $binary1 (local.get $op) (local.get $va) (local.get $vb)))
             (local.set $pa (i32.add (local.get $pa) (local.get $sa)))
             (local.set $pb (i32.add (local.get $pb) (local.get $sb)))
+            (local.set $out (i32.add (local.get $out) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tail)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $row))))
+
+  ;; out[r, j] = c[r·crs + j·ccs] ? a[r·ars + j·acs] : b[r·brs + j·bcs] for r < rows, j < cols:
+  ;; c holds bytes (bool), a, b and out 32-bit lanes (float32 or int32: the choice is bitwise);
+  ;; every column stride is 0 (broadcast) or 1, and out is contiguous.
+  (func (export "select") (param $c i32) (param $a i32) (param $b i32) (param $out i32)
+    (param $rows i32) (param $cols i32) (param $crs i32) (param $ccs i32) (param $ars i32)
+    (param $acs i32) (param $brs i32) (param $bcs i32)
+    (local $r i32) (local $j i32) (local $pc i32) (local $pa i32) (local $pb i32) (local $cols4 i32)
+    (local $m v128) (local $va v128) (local $vb v128)
+    (local.set $cols4 (i32.and (local.get $cols) (i32.const -4)))
+    (block $rowsDone
+      (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $pc (i32.add (local.get $c) (i32.mul (local.get $r) (local.get $crs))))
+        (local.set $pa (i32.add (local.get $a) (i32.shl (i32.mul (local.get $r) (local.get $ars)) (i32.const 2))))
+        (local.set $pb (i32.add (local.get $b) (i32.shl (i32.mul (local.get $r) (local.get $brs)) (i32.const 2))))
+        (if (i32.eqz (local.get $ccs))
+          (then (local.set $m (i32x4.ne (i32x4.splat (i32.load8_u (local.get $pc))) (v128.const i32x4 0 0 0 0)))))
+        (if (i32.eqz (local.get $acs)) (then (local.set $va (v128.load32_splat (local.get $pa)))))
+        (if (i32.eqz (local.get $bcs)) (then (local.set $vb (v128.load32_splat (local.get $pb)))))
+        (local.set $j (i32.const 0))
+        (block $colsDone
+          (loop $col
+            (br_if $colsDone (i32.ge_u (local.get $j) (local.get $cols4)))
+            (if (local.get $ccs)
+              (then
+                (local.set $m
+                  (i32x4.ne
+                    (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $pc))))
+                    (v128.const i32x4 0 0 0 0)))
+                (local.set $pc (i32.add (local.get $pc) (i32.const 4)))))
+            (if (local.get $acs)
+              (then
+                (local.set $va (v128.load (local.get $pa)))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))))
+            (if (local.get $bcs)
+              (then
+                (local.set $vb (v128.load (local.get $pb)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 16)))))
+            (v128.store (local.get $out) (v128.bitselect (local.get $va) (local.get $vb) (local.get $m)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $col)))
+        (block $tailDone
+          (loop $tail
+            (br_if $tailDone (i32.ge_u (local.get $j) (local.get $cols)))
+            (i32.store (local.get $out)
+              (select
+                (i32.load (local.get $pa))
+                (i32.load (local.get $pb))
+                (i32.load8_u (local.get $pc))))
+            (local.set $pc (i32.add (local.get $pc) (local.get $ccs)))
+            (local.set $pa (i32.add (local.get $pa) (i32.shl (local.get $acs) (i32.const 2))))
+            (local.set $pb (i32.add (local.get $pb) (i32.shl (local.get $bcs) (i32.const 2))))
             (local.set $out (i32.add (local.get $out) (i32.const 4)))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $tail)))

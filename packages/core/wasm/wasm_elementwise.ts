@@ -29,6 +29,20 @@ interface ElementwiseExports {
     bcs: number,
   ): void;
   softmax(x: number, out: number, rows: number, n: number, log: number, sums: number): void;
+  select(
+    c: number,
+    a: number,
+    b: number,
+    out: number,
+    rows: number,
+    cols: number,
+    crs: number,
+    ccs: number,
+    ars: number,
+    acs: number,
+    brs: number,
+    bcs: number,
+  ): void;
 }
 
 /** The most floats the kernels copy into linear memory for one call (128 MiB). */
@@ -210,6 +224,90 @@ export function wasmBinary(
     );
   }
   out.set(mem.subarray(po, po + n));
+  return true;
+}
+
+/**
+ * `out = cond ? a : b` for a bool `cond` and float32 or int32 `a`, `b` broadcast to `shape`, under
+ * the same layout rule as {@linkcode wasmBinary} (at most three merged dimensions, innermost
+ * strides 0 or 1): attention masks filling with a scalar, for instance.
+ *
+ * @param cond The condition (bool, stored one byte per element).
+ * @param a Chosen where `cond` is true.
+ * @param b Chosen where `cond` is false.
+ * @param out The contiguous output of `shape`, the same type as `a` and `b`.
+ * @param shape The broadcast output shape.
+ * @returns `false` without touching `out` when the kernel cannot run.
+ *
+ * @example Mask a row
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { wasmElementwiseAvailable, wasmWhere } from "./wasm_elementwise.ts";
+ *
+ * const c = { data: new Uint8Array([1, 0, 1]), shape: [3], strides: [1], offset: 0, dtype: "bool" as const };
+ * const a = { data: new Float32Array([1, 2, 3]), shape: [3], strides: [1], offset: 0, dtype: "float32" as const };
+ * const b = { data: new Float32Array([-9]), shape: [], strides: [], offset: 0, dtype: "float32" as const };
+ * const out = new Float32Array(3);
+ * if (wasmElementwiseAvailable() && wasmWhere(c, a, b, out, [3])) assertEquals(Array.from(out), [1, -9, 3]);
+ * ```
+ */
+export function wasmWhere(
+  cond: CpuView,
+  a: CpuView,
+  b: CpuView,
+  out: TypedArray,
+  shape: readonly number[],
+): boolean {
+  const lanes = out instanceof Float32Array || out instanceof Int32Array;
+  if (!lanes || !(cond.data instanceof Uint8Array)) return false;
+  if (a.data.constructor !== out.constructor || b.data.constructor !== out.constructor) {
+    return false;
+  }
+  const k = load();
+  if (k === null) return false;
+  const n = sizeOf(shape);
+  if (n === 0) return true;
+  const plan = collapse(shape, [
+    broadcastTo(cond, shape),
+    broadcastTo(a, shape),
+    broadcastTo(b, shape),
+    contiguousStrides(shape),
+  ]);
+  const { dims } = plan;
+  if (dims.length > 3) return false;
+  while (dims.length < 3) {
+    dims.unshift(1);
+    for (const st of plan.strides) st.unshift(0);
+  }
+  const [sc, sa, sb] = plan.strides;
+  if ([sc, sa, sb].some((st) => st[2] > 1 || st.some((v) => v < 0))) return false;
+  const span = (st: number[]) => 1 + dims.reduce((t, d, i) => t + (d - 1) * st[i], 0);
+  const na = span(sa), nb = span(sb), nc = span(sc);
+  const pa = 0, pb = align4(na), po = pb + align4(nb), pc = po + align4(n);
+  const mem = reserve(k, pc + Math.ceil(nc / 4));
+  if (mem === null) return false;
+  const bits = (x: CpuView) => new Float32Array(x.data.buffer, x.data.byteOffset, x.data.length);
+  mem.set(bits(a).subarray(a.offset, a.offset + na), pa);
+  mem.set(bits(b).subarray(b.offset, b.offset + nb), pb);
+  new Uint8Array(mem.buffer, pc * 4, nc).set(cond.data.subarray(cond.offset, cond.offset + nc));
+  const [blocks, rows, cols] = dims;
+  for (let i = 0; i < blocks; i++) {
+    k.select(
+      pc * 4 + i * sc[0],
+      (pa + i * sa[0]) * 4,
+      (pb + i * sb[0]) * 4,
+      (po + i * rows * cols) * 4,
+      rows,
+      cols,
+      sc[1],
+      sc[2],
+      sa[1],
+      sa[2],
+      sb[1],
+      sb[2],
+    );
+  }
+  bits({ ...a, data: out }).set(mem.subarray(po, po + n));
   return true;
 }
 

@@ -197,3 +197,37 @@ Deno.test({
     assertEquals(Array.from(i32.add(i32).dataSync()), [2, 4]);
   },
 });
+
+Deno.test({
+  name: "wasm where equals the reference bit for bit under broadcasting, for float32 and int32",
+  ignore: !available,
+  fn() {
+    const bools = (n: number, seed: number) => {
+      const next = testRng(seed);
+      return Uint8Array.from({ length: n }, () => (next() < 0.5 ? 1 : 0));
+    };
+    const shapes: [string, number[], number[], number[]][] = [
+      ["causal mask, scalar fill", [7, 9], [2, 3, 7, 9], []],
+      ["row condition", [9], [5, 9], [5, 9]],
+      ["column condition", [5, 1], [5, 9], [9]],
+      ["same shapes", [3, 4, 5], [3, 4, 5], [3, 4, 5]],
+    ];
+    for (const [label, sc, sa, sb] of shapes) {
+      const size = (s: number[]) => s.reduce((n, d) => n * d, 1);
+      const c = tensor(bools(size(sc), 3), { shape: sc, dtype: "bool", backend: "cpu" });
+      const a = cpu(values(size(sa), 4), sa), b = cpu(values(size(sb), 5), sb);
+      const { fast, ref } = both(() => a.where(c, b), "wasm.where");
+      assertSameBits(fast, ref, `where ${label}`);
+      const ai = a.cast("int32"), bi = b.cast("int32");
+      const before = cpuKernelCounts()["wasm.where"];
+      const fi = ai.where(c, bi).dataSync();
+      assertEquals(cpuKernelCounts()["wasm.where"], before + 1, `${label}: int32 WASM path`);
+      const previous = setCpuKernels({ wasm: false });
+      try {
+        assertEquals(fi, ai.where(c, bi).dataSync(), `where int32 ${label}`);
+      } finally {
+        setCpuKernels(previous);
+      }
+    }
+  },
+});
