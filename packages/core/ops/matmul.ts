@@ -11,6 +11,7 @@ import { DTypeError, ShapeError } from "../errors.ts";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "../shape.ts";
 import { forceOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, ViewMeta } from "./op_def.ts";
+import type { Tensor } from "../tensor.ts";
 import { type MatmulOperand, matmulProgram } from "./wgsl_matmul.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
 import { wasmMatmul } from "../wasm/wasm_gemm.ts";
@@ -185,6 +186,24 @@ export const matmul: KernelOpDef<void> = {
   },
   vjp: (g, _o, [a, b], _args, needs) => [
     needs[0] ? g.matmul(b.transpose(-1, -2)) : null,
-    needs[1] ? a.transpose(-1, -2).matmul(g) : null,
+    needs[1] ? gradOfRight(g, a, b) : null,
   ],
 };
+
+/**
+ * `aᵀ @ g`, the gradient of the right operand, shaped for what the right operand is. A 2-D `b`
+ * under a batched `a` (a weight under a batch of activations) gets one product over the flattened
+ * batch instead of a batched product and a sum. A `b` read through a transpose (`x @ Wᵀ`, the
+ * `Linear` layout) gets `(gᵀ @ a)ᵀ`, so that once the transpose's own gradient flips it back,
+ * the weight's gradient is contiguous in the weight's layout and the optimizer's updates run on
+ * dense memory.
+ */
+function gradOfRight(g: Tensor, a: Tensor, b: Tensor): Tensor {
+  const flip = b.ndim >= 2 && b.strides[b.ndim - 2] === 1 && b.strides[b.ndim - 1] !== 1 &&
+    b.shape[b.ndim - 2] > 1;
+  if (b.ndim === 2 && a.ndim > 2) {
+    const a2 = a.reshape([-1, a.shape[a.ndim - 1]]), g2 = g.reshape([-1, g.shape[g.ndim - 1]]);
+    return flip ? g2.transpose(0, 1).matmul(a2).transpose(0, 1) : a2.transpose(0, 1).matmul(g2);
+  }
+  return flip ? g.transpose(-1, -2).matmul(a).transpose(-1, -2) : a.transpose(-1, -2).matmul(g);
+}
