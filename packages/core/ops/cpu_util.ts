@@ -160,9 +160,13 @@ export function gatherStrided(
   let outer = 1;
   for (let d = 0; d < nd; d++) outer *= dims[d];
   let base = offset;
+  // Unit-stride rows of typed arrays of one kind copy as blocks (a memcpy each).
+  const blocks = !tiled && cs === 1 && cols >= 16 && sameTypedArrays(src, dst);
   for (let o = 0, out = 0; o < outer; o++, out += block) {
     if (tiled) copyTiled(src, base, rows, cols, rs, cs, dst, out);
-    else for (let j = 0, s = base; j < cols; j++, s += cs) dst[out + j] = src[s];
+    else if (blocks) {
+      (dst as Float32Array).set((src as Float32Array).subarray(base, base + cols), out);
+    } else for (let j = 0, s = base; j < cols; j++, s += cs) dst[out + j] = src[s];
     for (let d = nd - 1; d >= 0; d--) {
       base += st[d];
       if (++idx[d] < dims[d]) break;
@@ -170,6 +174,11 @@ export function gatherStrided(
       idx[d] = 0;
     }
   }
+}
+
+/** Whether both are typed arrays of the same kind (so `set` copies bytes). */
+function sameTypedArrays(src: unknown, dst: unknown): boolean {
+  return ArrayBuffer.isView(src) && ArrayBuffer.isView(dst) && src.constructor === dst.constructor;
 }
 
 /** dst[r·cols + c] = src[base + r·rs + c·cs] in TILE×TILE tiles. */

@@ -24,6 +24,8 @@ Deno.test("gatherStrided equals the element-by-element walk for every layout", (
   check([4, 5], [0, 1], 0); // broadcast rows
   check([4, 5], [1, 0], 0); // broadcast columns
   check([5, 3], [6, 2], 1); // a strided window
+  check([4, 20], [25, 1], 2); // rows of a wider matrix, copied as blocks
+  check([2, 3, 17], [17, 34, 1], 0); // swapped outer dims, 17-long unit-stride runs
   check([], [], 4); // a scalar
   check([3, 0, 2], [0, 2, 1], 0); // empty
 });
