@@ -98,6 +98,7 @@ export {
   type SequenceClassificationModel,
   type TokenClassificationModel,
 } from "./auto.ts";
+export { GenericHead } from "./generic_head.ts";
 export { PoolerStartLogits } from "./pooler_start_logits.ts";
 export { PoolerEndLogits, type PoolerEndLogitsOptions } from "./pooler_end_logits.ts";
 export { PoolerAnswerClass, type PoolerAnswerClassOptions } from "./pooler_answer_class.ts";

@@ -5,17 +5,10 @@
  * @module
  */
 
-import { Linear, type PretrainedConfig, PreTrainedModel } from "@denoformers/core";
-import type { Module, Tensor } from "@denoformers/core";
-import {
-  callBaseModel,
-  configInt,
-  initHeadLayers,
-  inputEmbeddingsOf,
-  layerOptionsLike,
-  resolveBaseModel,
-  setInputEmbeddingsOf,
-} from "./_common.ts";
+import { Linear, type PretrainedConfig } from "@denoformers/core";
+import type { Tensor } from "@denoformers/core";
+import { callBaseModel, layerOptionsLike } from "./_common.ts";
+import { GenericHead } from "./generic_head.ts";
 import { forQuestionAnsweringLoss, type QuestionAnsweringLoss } from "./losses.ts";
 import type {
   BaseModelOptions,
@@ -60,12 +53,9 @@ export interface QuestionAnsweringOptions extends BaseModelOptions {
  * assertEquals(Object.keys(model.stateDict()).slice(1), ["qa_outputs.weight", "qa_outputs.bias"]);
  * ```
  */
-export class GenericForQuestionAnswering extends PreTrainedModel {
-  /** Field that holds the base model. */
-  readonly baseModelPrefix: string;
+export class GenericForQuestionAnswering extends GenericHead<QuestionAnsweringLoss> {
   /** `Linear(hidden_size → 2)`: start and end scores. */
   declare qa_outputs: Linear;
-  #loss: QuestionAnsweringLoss | null = null;
 
   /**
    * Builds the base model through the registry (or wraps `options.baseModel`) and `qa_outputs`.
@@ -76,47 +66,9 @@ export class GenericForQuestionAnswering extends PreTrainedModel {
    * @throws {TypeError} When `config.hidden_size` is not a positive integer.
    */
   constructor(config: PretrainedConfig, options: GenericHeadOptions = {}) {
-    super(config);
-    const hidden = configInt(config, "hidden_size", this.constructor.name);
-    const { prefix, base } = resolveBaseModel(config, options);
-    this.baseModelPrefix = prefix;
-    (this as unknown as Record<string, unknown>)[prefix] = base;
-    this.qa_outputs = new Linear(hidden, 2, layerOptionsLike(base));
+    super(config, options, forQuestionAnsweringLoss);
+    this.qa_outputs = new Linear(this.hiddenSize, 2, layerOptionsLike(this.baseModel));
     this.postInit();
-  }
-
-  /** Initialises `qa_outputs` only (the base model arrives initialised), then ties weights. */
-  override postInit(): void {
-    initHeadLayers(this);
-  }
-
-  /**
-   * The loss used when both positions are given: a user-assigned override, else
-   * {@linkcode forQuestionAnsweringLoss}. Assign `null` to restore the default.
-   */
-  get lossFunction(): QuestionAnsweringLoss {
-    return this.#loss ?? forQuestionAnsweringLoss;
-  }
-  set lossFunction(fn: QuestionAnsweringLoss | null) {
-    this.#loss = fn;
-  }
-
-  /**
-   * The base model's input embeddings (its `getInputEmbeddings()`, else its `embed_tokens`).
-   *
-   * @returns The embedding module, or null.
-   */
-  getInputEmbeddings(): Module | null {
-    return inputEmbeddingsOf(this);
-  }
-
-  /**
-   * Replaces the base model's input embeddings.
-   *
-   * @param value The new embedding module.
-   */
-  setInputEmbeddings(value: Module): void {
-    setInputEmbeddingsOf(this, value);
   }
 
   /**

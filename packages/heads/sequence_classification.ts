@@ -5,18 +5,10 @@
  * @module
  */
 
-import { arange, Linear, type PretrainedConfig, PreTrainedModel } from "@denoformers/core";
-import type { Module, Tensor } from "@denoformers/core";
-import {
-  callBaseModel,
-  configInt,
-  initHeadLayers,
-  inputEmbeddingsOf,
-  layerOptionsLike,
-  resolveBaseModel,
-  setInputEmbeddingsOf,
-  warnOnce,
-} from "./_common.ts";
+import { arange, Linear, type PretrainedConfig } from "@denoformers/core";
+import type { Tensor } from "@denoformers/core";
+import { callBaseModel, layerOptionsLike, warnOnce } from "./_common.ts";
+import { GenericHead } from "./generic_head.ts";
 import { forSequenceClassificationLoss, type SequenceClassificationLoss } from "./losses.ts";
 import type {
   BaseModelOptions,
@@ -87,14 +79,11 @@ export function lastNonPadToken(inputIds: Tensor, padTokenId: number): Tensor {
  * assertEquals(config.problem_type, "single_label_classification");
  * ```
  */
-export class GenericForSequenceClassification extends PreTrainedModel {
-  /** Field that holds the base model. */
-  readonly baseModelPrefix: string;
+export class GenericForSequenceClassification extends GenericHead<SequenceClassificationLoss> {
   /** `config.num_labels` at construction. */
   readonly numLabels: number;
   /** `Linear(hidden_size → num_labels)` without bias. */
   declare score: Linear;
-  #loss: SequenceClassificationLoss | null = null;
 
   /**
    * Builds the base model through the registry (or wraps `options.baseModel`) and the score layer.
@@ -105,48 +94,13 @@ export class GenericForSequenceClassification extends PreTrainedModel {
    * @throws {TypeError} When `config.hidden_size` is not a positive integer.
    */
   constructor(config: PretrainedConfig, options: GenericHeadOptions = {}) {
-    super(config);
-    const hidden = configInt(config, "hidden_size", this.constructor.name);
-    const { prefix, base } = resolveBaseModel(config, options);
-    this.baseModelPrefix = prefix;
-    (this as unknown as Record<string, unknown>)[prefix] = base;
+    super(config, options, forSequenceClassificationLoss);
     this.numLabels = config.num_labels;
-    this.score = new Linear(hidden, this.numLabels, { ...layerOptionsLike(base), bias: false });
+    this.score = new Linear(this.hiddenSize, this.numLabels, {
+      ...layerOptionsLike(this.baseModel),
+      bias: false,
+    });
     this.postInit();
-  }
-
-  /** Initialises the score layer only (the base model arrives initialised), then ties weights. */
-  override postInit(): void {
-    initHeadLayers(this);
-  }
-
-  /**
-   * The loss used when labels are given: a user-assigned override, else
-   * {@linkcode forSequenceClassificationLoss}. Assign `null` to restore the default.
-   */
-  get lossFunction(): SequenceClassificationLoss {
-    return this.#loss ?? forSequenceClassificationLoss;
-  }
-  set lossFunction(fn: SequenceClassificationLoss | null) {
-    this.#loss = fn;
-  }
-
-  /**
-   * The base model's input embeddings.
-   *
-   * @returns The embedding module, or null.
-   */
-  getInputEmbeddings(): Module | null {
-    return inputEmbeddingsOf(this);
-  }
-
-  /**
-   * Replaces the base model's input embeddings.
-   *
-   * @param value The new embedding module.
-   */
-  setInputEmbeddings(value: Module): void {
-    setInputEmbeddingsOf(this, value);
   }
 
   /**

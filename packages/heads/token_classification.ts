@@ -5,18 +5,10 @@
  * @module
  */
 
-import { Dropout, Linear, type PretrainedConfig, PreTrainedModel } from "@denoformers/core";
-import type { Module, Tensor } from "@denoformers/core";
-import {
-  callBaseModel,
-  configInt,
-  configOr,
-  initHeadLayers,
-  inputEmbeddingsOf,
-  layerOptionsLike,
-  resolveBaseModel,
-  setInputEmbeddingsOf,
-} from "./_common.ts";
+import { Dropout, Linear, type PretrainedConfig } from "@denoformers/core";
+import type { Tensor } from "@denoformers/core";
+import { callBaseModel, configOr, layerOptionsLike } from "./_common.ts";
+import { GenericHead } from "./generic_head.ts";
 import { forTokenClassificationLoss, type TokenClassificationLoss } from "./losses.ts";
 import type { BaseModelOptions, GenericHeadOptions, TokenClassifierOutput } from "./types.ts";
 
@@ -77,16 +69,13 @@ export function tokenClassifierDropout(config: PretrainedConfig): number {
  * assertEquals(model.dropout.p, 0.1);
  * ```
  */
-export class GenericForTokenClassification extends PreTrainedModel {
-  /** Field that holds the base model. */
-  readonly baseModelPrefix: string;
+export class GenericForTokenClassification extends GenericHead<TokenClassificationLoss> {
   /** `config.num_labels` at construction. */
   readonly numLabels: number;
   /** Dropout before the score layer. */
   declare dropout: Dropout;
   /** `Linear(hidden_size → num_labels)` with bias. */
   declare score: Linear;
-  #loss: TokenClassificationLoss | null = null;
 
   /**
    * Builds the base model through the registry (or wraps `options.baseModel`), the dropout and
@@ -98,49 +87,11 @@ export class GenericForTokenClassification extends PreTrainedModel {
    * @throws {TypeError} When `config.hidden_size` is not a positive integer.
    */
   constructor(config: PretrainedConfig, options: GenericHeadOptions = {}) {
-    super(config);
-    const hidden = configInt(config, "hidden_size", this.constructor.name);
-    const { prefix, base } = resolveBaseModel(config, options);
-    this.baseModelPrefix = prefix;
-    (this as unknown as Record<string, unknown>)[prefix] = base;
+    super(config, options, forTokenClassificationLoss);
     this.numLabels = config.num_labels;
     this.dropout = new Dropout(tokenClassifierDropout(config));
-    this.score = new Linear(hidden, this.numLabels, layerOptionsLike(base));
+    this.score = new Linear(this.hiddenSize, this.numLabels, layerOptionsLike(this.baseModel));
     this.postInit();
-  }
-
-  /** Initialises the score layer only (the base model arrives initialised), then ties weights. */
-  override postInit(): void {
-    initHeadLayers(this);
-  }
-
-  /**
-   * The loss used when labels are given: a user-assigned override, else
-   * {@linkcode forTokenClassificationLoss}. Assign `null` to restore the default.
-   */
-  get lossFunction(): TokenClassificationLoss {
-    return this.#loss ?? forTokenClassificationLoss;
-  }
-  set lossFunction(fn: TokenClassificationLoss | null) {
-    this.#loss = fn;
-  }
-
-  /**
-   * The base model's input embeddings.
-   *
-   * @returns The embedding module, or null.
-   */
-  getInputEmbeddings(): Module | null {
-    return inputEmbeddingsOf(this);
-  }
-
-  /**
-   * Replaces the base model's input embeddings.
-   *
-   * @param value The new embedding module.
-   */
-  setInputEmbeddings(value: Module): void {
-    setInputEmbeddingsOf(this, value);
   }
 
   /**
