@@ -147,6 +147,36 @@ function broadcastTo(x: CpuView, shape: readonly number[]): number[] {
   });
 }
 
+/** How the broadcasting kernels walk an output: `[blocks, rows, cols]` and, per operand, strides and span. */
+interface Walk {
+  readonly dims: number[];
+  readonly strides: number[][];
+  readonly spans: number[];
+}
+
+/**
+ * The kernels' walk over `shape` for operands broadcast to it, after merging contiguous
+ * dimensions: `null` unless at most three dimensions remain and every operand's innermost stride
+ * is 0 or 1 (and none is negative). A span is how many elements an operand's walk reaches from its
+ * offset, which is what gets copied into linear memory.
+ */
+function planWalk(shape: readonly number[], operands: readonly CpuView[]): Walk | null {
+  const plan = collapse(shape, [
+    ...operands.map((x) => broadcastTo(x, shape)),
+    contiguousStrides(shape),
+  ]);
+  const { dims } = plan;
+  if (dims.length > 3) return null;
+  while (dims.length < 3) {
+    dims.unshift(1);
+    for (const st of plan.strides) st.unshift(0);
+  }
+  const strides = plan.strides.slice(0, operands.length);
+  if (strides.some((st) => st[2] > 1 || st.some((v) => v < 0))) return null;
+  const spans = strides.map((st) => 1 + dims.reduce((t, d, i) => t + (d - 1) * st[i], 0));
+  return { dims, strides, spans };
+}
+
 /**
  * `out = a op b` for float32 views broadcast to `shape`, with `op` one of `add`, `sub`, `mul`,
  * `div`. Runs when, after merging contiguous dimensions, at most three remain and each operand's
@@ -188,21 +218,9 @@ export function wasmBinary(
   if (k === null) return false;
   const n = sizeOf(shape);
   if (n === 0) return true;
-  const plan = collapse(shape, [
-    broadcastTo(a, shape),
-    broadcastTo(b, shape),
-    contiguousStrides(shape),
-  ]);
-  const { dims } = plan;
-  if (dims.length > 3) return false;
-  while (dims.length < 3) {
-    dims.unshift(1);
-    for (const s of plan.strides) s.unshift(0);
-  }
-  const [sa, sb] = plan.strides;
-  if (sa[2] > 1 || sb[2] > 1 || sa.some((s) => s < 0) || sb.some((s) => s < 0)) return false;
-  const span = (s: number[]) => 1 + dims.reduce((t, d, i) => t + (d - 1) * s[i], 0);
-  const na = span(sa), nb = span(sb);
+  const walk = planWalk(shape, [a, b]);
+  if (walk === null) return false;
+  const { dims, strides: [sa, sb], spans: [na, nb] } = walk;
   const pa = 0, pb = align4(na), po = pb + align4(nb);
   const mem = reserve(k, po + n);
   if (mem === null) return false;
@@ -267,22 +285,9 @@ export function wasmWhere(
   if (k === null) return false;
   const n = sizeOf(shape);
   if (n === 0) return true;
-  const plan = collapse(shape, [
-    broadcastTo(cond, shape),
-    broadcastTo(a, shape),
-    broadcastTo(b, shape),
-    contiguousStrides(shape),
-  ]);
-  const { dims } = plan;
-  if (dims.length > 3) return false;
-  while (dims.length < 3) {
-    dims.unshift(1);
-    for (const st of plan.strides) st.unshift(0);
-  }
-  const [sc, sa, sb] = plan.strides;
-  if ([sc, sa, sb].some((st) => st[2] > 1 || st.some((v) => v < 0))) return false;
-  const span = (st: number[]) => 1 + dims.reduce((t, d, i) => t + (d - 1) * st[i], 0);
-  const na = span(sa), nb = span(sb), nc = span(sc);
+  const walk = planWalk(shape, [cond, a, b]);
+  if (walk === null) return false;
+  const { dims, strides: [sc, sa, sb], spans: [nc, na, nb] } = walk;
   const pa = 0, pb = align4(na), po = pb + align4(nb), pc = po + align4(n);
   const mem = reserve(k, pc + Math.ceil(nc / 4));
   if (mem === null) return false;
