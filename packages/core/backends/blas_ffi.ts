@@ -19,8 +19,7 @@
  * @module
  */
 
-import { broadcastStrides } from "../shape.ts";
-import { forceOffsets } from "../ops/cpu_util.ts";
+import { matrixOffsets } from "../ops/cpu_util.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 
@@ -281,8 +280,7 @@ interface Prepared {
 function prepare(x: CpuView & { data: Float32Array }, batch: readonly number[]): Prepared {
   const [rows, cols] = x.shape.slice(-2);
   const [rs, cs] = x.strides.slice(-2);
-  const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
-  const offsets = forceOffsets(batch, strides, x.offset);
+  const offsets = matrixOffsets(x, batch);
   const layout = layoutOf(rows, cols, rs, cs);
   if (layout !== null) return { data: x.data, offsets, layout };
   const size = rows * cols;

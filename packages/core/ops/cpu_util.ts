@@ -5,7 +5,7 @@
  */
 
 import { broadcastStrides, isContiguous, sizeOf } from "../shape.ts";
-import type { CpuView } from "./op_def.ts";
+import type { CpuView, ViewMeta } from "./op_def.ts";
 
 /**
  * Element offsets of every element of a strided view, in row-major order of `shape`.
@@ -204,4 +204,27 @@ function copyTiled(
       }
     }
   }
+}
+
+/**
+ * The offset of every matrix of a batched `[...batch, rows, cols]` view, its batch dimensions
+ * broadcast to `batch`, in row-major order of `batch` (what matmul kernels walk).
+ *
+ * @param x The view (its last two dimensions are the matrix).
+ * @param batch The broadcast batch shape.
+ * @returns One offset per matrix of the batch.
+ *
+ * @example A `[1, 2, 2]` operand broadcast over a batch of 3
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { matrixOffsets } from "./cpu_util.ts";
+ *
+ * const x = { data: new Float32Array(8), shape: [2, 2, 2], strides: [4, 2, 1], offset: 0, dtype: "float32" as const };
+ * assertEquals(matrixOffsets(x, [2]), new Int32Array([0, 4]));
+ * assertEquals(matrixOffsets({ ...x, shape: [1, 2, 2] }, [3]), new Int32Array([0, 0, 0]));
+ * ```
+ */
+export function matrixOffsets(x: ViewMeta, batch: readonly number[]): Int32Array {
+  const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
+  return forceOffsets(batch, strides, x.offset);
 }

@@ -9,7 +9,7 @@
 import type { TypedArray } from "../dtype.ts";
 import { DTypeError, ShapeError } from "../errors.ts";
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from "../shape.ts";
-import { forceOffsets } from "./cpu_util.ts";
+import { matrixOffsets } from "./cpu_util.ts";
 import type { CpuView, KernelOpDef, ViewMeta } from "./op_def.ts";
 import type { Tensor } from "../tensor.ts";
 import { type MatmulOperand, matmulProgram } from "./wgsl_matmul.ts";
@@ -84,12 +84,6 @@ function pack(
   }
 }
 
-function batchOffsets(x: ViewMeta, batch: readonly number[]): Int32Array {
-  const lead = x.shape.slice(0, -2);
-  const strides = broadcastStrides(lead, x.strides.slice(0, -2), batch);
-  return forceOffsets(batch, strides, x.offset);
-}
-
 function matmulCpu(inputs: readonly CpuView[], out: TypedArray, batch: readonly number[]): void {
   // float32 runs on a native BLAS where one loaded (--allow-ffi), else on the WebAssembly SIMD
   // kernel where it can (both accumulate in float32); the TypeScript kernel below is the
@@ -103,8 +97,8 @@ function matmulCpu(inputs: readonly CpuView[], out: TypedArray, batch: readonly 
   const N = b.shape[b.shape.length - 1];
   const [ars, acs] = a.strides.slice(-2);
   const [brs, bcs] = b.strides.slice(-2);
-  const aOffs = batchOffsets(a, batch);
-  const bOffs = batchOffsets(b, batch);
+  const aOffs = matrixOffsets(a, batch);
+  const bOffs = matrixOffsets(b, batch);
   const Packed = out instanceof Float64Array ? Float64Array : Float32Array;
   const pa = new Packed(M * K);
   const pbt = new Packed(N * K);

@@ -14,8 +14,7 @@
  * @module
  */
 
-import { broadcastStrides } from "../shape.ts";
-import { forceOffsets } from "../ops/cpu_util.ts";
+import { matrixOffsets } from "../ops/cpu_util.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import type { TypedArray } from "../dtype.ts";
 import { GEMM_WASM_BASE64 } from "./gemm_wasm.ts";
@@ -23,19 +22,11 @@ import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
 import { GEMV_MAX_ROWS, wasmGemv } from "./wasm_gemv.ts";
 import { countCpuKernel, getCpuKernels } from "../backends/cpu_kernels.ts";
 import { type GemmPool, gemmPool } from "./thread_pool.ts";
+import type { GemmFn } from "./gemm_tasks.ts";
 
 interface GemmExports {
   readonly memory: WebAssembly.Memory;
-  gemm(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    n: number,
-    k: number,
-    ldc: number,
-    acc: number,
-  ): void;
+  readonly gemm: GemmFn;
 }
 
 /** Rows per A panel and columns per B panel of the micro-kernel. */
@@ -203,11 +194,6 @@ function packBReusing(
   packedBlocks.set(src, { key, panels: null });
 }
 
-function batchOffsets(x: CpuView, batch: readonly number[]): Int32Array {
-  const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
-  return forceOffsets(batch, strides, x.offset);
-}
-
 /** Options for {@linkcode wasmMatmul}. */
 export interface WasmMatmulOptions {
   /**
@@ -281,8 +267,8 @@ export function wasmMatmul(
   if (nb < NR || mb < MR) return false;
   const [ars, acs] = a.strides.slice(-2);
   const [brs, bcs] = b.strides.slice(-2);
-  const aOffs = batchOffsets(a, batch);
-  const bOffs = batchOffsets(b, batch);
+  const aOffs = matrixOffsets(a, batch);
+  const bOffs = matrixOffsets(b, batch);
   const pa = 0, pb = mb * K, pc = pb + K * nb;
   const threads = options.threads ?? getCpuKernels().threads;
   let pool: GemmPool | null = threads > 1 && 2 * M * N * K >= MIN_THREADED_FLOPS

@@ -9,8 +9,7 @@
  * @module
  */
 
-import { broadcastStrides } from "../shape.ts";
-import { forceOffsets } from "../ops/cpu_util.ts";
+import { matrixOffsets } from "../ops/cpu_util.ts";
 import type { CpuView } from "../ops/op_def.ts";
 import { GEMV_WASM_BASE64 } from "./gemv_wasm.ts";
 import { instantiateOnce, LinearMemoryView } from "./wasm_module.ts";
@@ -26,11 +25,6 @@ export const GEMV_MAX_ROWS = 2;
 
 const load = instantiateOnce<GemvExports>(GEMV_WASM_BASE64);
 const heap = new LinearMemoryView();
-
-function batchOffsets(x: CpuView, batch: readonly number[]): Int32Array {
-  const strides = broadcastStrides(x.shape.slice(0, -2), x.strides.slice(0, -2), batch);
-  return forceOffsets(batch, strides, x.offset);
-}
 
 /**
  * `out = a @ b` for float32 `a` of at most {@linkcode GEMV_MAX_ROWS} rows and a `b` whose rows or
@@ -77,7 +71,7 @@ export function wasmGemv(
   const mem = heap.reserve(k.memory, pb + K * nb);
   if (mem === null) return false;
   const src = b.data as Float32Array, aData = a.data as Float32Array;
-  const aOffs = batchOffsets(a, batch), bOffs = batchOffsets(b, batch);
+  const aOffs = matrixOffsets(a, batch), bOffs = matrixOffsets(b, batch);
   let heldB = -1, heldJ = -1;
   for (let i = 0; i < aOffs.length; i++) {
     for (let j0 = 0; j0 < N; j0 += nb) {
