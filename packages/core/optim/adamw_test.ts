@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { tensor } from "../creation.ts";
-import type { Tensor } from "../tensor.ts";
 import { assertAllClose, testBackends } from "../_testing/backends.ts";
+import { runSteps, setGrad } from "../_testing/optim_steps.ts";
 import { AdamW, type AdamWOptions } from "./adamw.ts";
 
 const P0 = [1, -2, 0.5];
@@ -31,23 +31,8 @@ function adamwReference(o: AdamWOptions): number[][] {
   });
 }
 
-function setGrad(p: Tensor, values: number[]): void {
-  p.grad?.dispose();
-  p.grad = tensor(values);
-}
-
-async function run(options: AdamWOptions): Promise<number[][]> {
-  const p = tensor(P0, { requiresGrad: true });
-  const opt = new AdamW([p], options);
-  const out: number[][] = [];
-  for (const g of GRADS) {
-    setGrad(p, g);
-    opt.step();
-    out.push(Array.from(await p.data()));
-  }
-  opt.dispose();
-  return out;
-}
+const run = (options: AdamWOptions): Promise<number[][]> =>
+  runSteps((params) => new AdamW(params, options), P0, GRADS);
 
 const BASE: AdamWOptions = {
   lr: 0.01,

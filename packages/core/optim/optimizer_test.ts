@@ -3,6 +3,7 @@ import { tensor } from "../creation.ts";
 import { memoryOf, tidy } from "../memory.ts";
 import type { Tensor } from "../tensor.ts";
 import { testBackends } from "../_testing/backends.ts";
+import { setGrad } from "../_testing/optim_steps.ts";
 import { AdamW } from "./adamw.ts";
 import { clipGradNorm } from "./clip_grad.ts";
 import type { Optimizer, OptimizerStateDict } from "./optimizer.ts";
@@ -10,11 +11,6 @@ import { linearScheduleWithWarmup } from "./schedules.ts";
 import { SGD } from "./sgd.ts";
 
 const GRADS = [[0.1, -0.2, 0.3], [0.5, 0.4, -0.1], [-0.3, 0.2, 0.05], [0.2, 0.2, -0.4]];
-
-function setGrad(p: Tensor, values: number[]): void {
-  p.grad?.dispose();
-  p.grad = tensor(values);
-}
 
 type Make = (params: Tensor[]) => Optimizer<{ lr: number }>;
 const MAKERS: [string, Make][] = [

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { tensor } from "../creation.ts";
-import type { Tensor } from "../tensor.ts";
 import { assertAllClose, testBackends } from "../_testing/backends.ts";
+import { runSteps, setGrad } from "../_testing/optim_steps.ts";
 import { SGD, type SGDOptions } from "./sgd.ts";
 
 const P0 = [1, -2, 0.5];
@@ -27,23 +27,8 @@ function sgdReference(o: SGDOptions): number[][] {
   });
 }
 
-function setGrad(p: Tensor, values: number[]): void {
-  p.grad?.dispose();
-  p.grad = tensor(values);
-}
-
-async function run(options: SGDOptions): Promise<number[][]> {
-  const p = tensor(P0, { requiresGrad: true });
-  const opt = new SGD([p], options);
-  const out: number[][] = [];
-  for (const g of GRADS) {
-    setGrad(p, g);
-    opt.step();
-    out.push(Array.from(await p.data()));
-  }
-  opt.dispose();
-  return out;
-}
+const run = (options: SGDOptions): Promise<number[][]> =>
+  runSteps((params) => new SGD(params, options), P0, GRADS);
 
 const BASE: SGDOptions = {
   lr: 0.1,
