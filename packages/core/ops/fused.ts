@@ -50,6 +50,21 @@ fn reduce(t: u32, v: f32, isMax: bool) -> f32 {
   return r;
 }`;
 
+/**
+ * The start of a one-workgroup-per-row kernel: the row reduction, the entry point, which row this
+ * workgroup owns (`row`, clamped; `live` is false for the padding workgroups of the 2-D dispatch),
+ * the invocation's lane `t`, and `rem = row` for the caller's index walk. Uniform word 0 is the
+ * row count.
+ */
+const ROW_KERNEL_HEAD = `${ROW_REDUCE_WGSL}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = min(wid.x + wid.y * nwg.x, m(0u) - 1u);
+  let live = wid.x + wid.y * nwg.x < m(0u);
+  let t = lid.x;
+  var rem = row;`;
+
 function rowsWgsl(log: boolean, x: ViewMeta, meta: TensorMeta, dim: number): WgslProgram {
   const rowShape = x.shape.map((d, i) => (i === dim ? 1 : d));
   const nd = x.shape.length;
@@ -68,14 +83,7 @@ function rowsWgsl(log: boolean, x: ViewMeta, meta: TensorMeta, dim: number): Wgs
   // combined through shared memory, then a third pass writes the row.
   const code = () =>
     `${bindingsWgsl([t], t, words.length)}
-${ROW_REDUCE_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = min(wid.x + wid.y * nwg.x, m(0u) - 1u);
-  let live = wid.x + wid.y * nwg.x < m(0u);
-  let t = lid.x;
-  var rem = row;
+${ROW_KERNEL_HEAD}
   var xo = m(4u);
   var oo = 0u;
   ${walk.join("\n  ")}
@@ -307,14 +315,7 @@ function normWgsl(kind: NormKind, inputs: readonly ViewMeta[], eps: number): Wgs
   if (b) y = `${y} + ${load("in2", 6)}`;
   const code = () =>
     `${bindingsWgsl(inputs.map(() => t), t, words.length)}
-${ROW_REDUCE_WGSL}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = min(wid.x + wid.y * nwg.x, m(0u) - 1u);
-  let live = wid.x + wid.y * nwg.x < m(0u);
-  let t = lid.x;
-  var rem = row;
+${ROW_KERNEL_HEAD}
   var xo = m(3u);
   ${walk.join("\n  ")}
   let n = m(1u);
